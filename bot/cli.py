@@ -1,0 +1,66 @@
+"""The `textbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.settings import ConfigError, Settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    asyncio.run(run(Settings()))
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.app import run_terminal_chat
+    from bot.logs import setup_logging
+
+    settings = Settings()
+    setup_logging(settings)
+    asyncio.run(run_terminal_chat(settings))
+    return 0
+
+
+def _bench_engine(args: argparse.Namespace) -> int:
+    from bot.bench.engine_bench import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and its options."""
+    parser = argparse.ArgumentParser(prog="textbot", description="A chat bot that texts like a person.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run every platform whose token is set (none: the local chat)").set_defaults(func=_run)
+    sub.add_parser("chat", help="text the bot from this terminal").set_defaults(func=_chat)
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
+    eng = bench.add_parser("engine", help="engine throughput, scheduling lateness and memory")
+    eng.add_argument("--conversations", type=int, nargs="+", default=[1000, 10000])
+    eng.add_argument("--rate", type=float, default=1000.0, help="human messages per second")
+    eng.add_argument("--seconds", type=float, default=20.0, help="how long to send messages")
+    eng.add_argument("--latency", type=float, default=0.5, help="stand-in LLM latency (s)")
+    eng.set_defaults(func=_bench_engine)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run the command; configuration errors are one clear line."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"textbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""One conversation's actor: its own task and inbox; decides when to answer and what to do when interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.core.commands import CommandResult, run_command
+from bot.core.config import ChatConfig, EngineDeps
+from bot.core.events import (
+    Command,
+    ConversationKey,
+    Event,
+    HumanDelete,
+    HumanEdit,
+    HumanMessage,
+    HumanTyping,
+    describe_attachments,
+)
+from bot.core.ports import Line, ReplyRequest
+from bot.core.reply import ReplyContext, ReplyJob
+from bot.core.tasks import cancel_and_wait
+from policies.interrupt import Defer, Finish, Revise
+from policies.view import ConversationView, Ignore, Respond, Rhythm, Said, WaitUntil
+
+log = logging.getLogger(__name__)
+RHYTHM_GAPS_KEPT = 30
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    """The actor's timer went off."""
+
+
+@dataclass(frozen=True, slots=True)
+class _JobEnded:
+    job: ReplyJob
+
+
+@dataclass
+class _Pending:
+    msg: HumanMessage
+    at: float
+
+    def text(self) -> str:
+        note = describe_attachments(self.msg.attachments)
+        return f"{self.msg.text} {note}".strip()
+
+
+@dataclass
+class _State:
+    history: list[Line] = field(default_factory=list)
+    pending: list[_Pending] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    rhythms: dict[str, Rhythm] = field(default_factory=dict)
+    typing_until: float | None = None
+    new_since_job: list[_Pending] = field(default_factory=list)
+    deferred_once: bool = False
+
+
+class ConversationActor:
+    """Owns one chat's state and handles its events strictly in order."""
+
+    def __init__(self, key: ConversationKey, deps: EngineDeps) -> None:
+        self.key = key
+        self.deps = deps
+        self.state = _State()
+        self.job: ReplyJob | None = None
+        self.inbox: asyncio.Queue[tuple[Event | _Tick | _JobEnded, asyncio.Future[None] | None]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: float | None = None
+        self._idle = False
+
+    def start(self) -> None:
+        """Load the conversation from the store and begin handling events."""
+        self.task = asyncio.create_task(self._loop(), name=f"actor:{self.key}")
+
+    def post(self, event: Event) -> asyncio.Future[None]:
+        """Queue an event; the future resolves once the event is stored and counted as received."""
+        if self.job is not None and self._interrupts(event):
+            self.job.pause()  # at once: nothing unsent may leave after this input arrived
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.inbox.put_nowait((event, done))
+        return done
+
+    def _interrupts(self, event: Event) -> bool:
+        if isinstance(event, HumanMessage):
+            return bool(event.text.strip() or event.attachments)
+        if isinstance(event, HumanTyping):
+            return self.config().interrupt_policy.name != "finish"
+        if isinstance(event, HumanEdit | HumanDelete) and self.job is not None:
+            return event.message_id in self.job.covers and not self.job.outcome.delivered
+        return False
+
+    def config(self) -> ChatConfig:
+        """The chat's effective persona, timing and policies."""
+        return self.deps.chat_config(self.state.overrides)
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is pending, in flight or scheduled."""
+        return not self.state.pending and self.job is None and self.inbox.empty()
+
+    async def _loop(self) -> None:
+        await self._restore()
+        while True:
+            item, done = await self.inbox.get()
+            try:
+                if isinstance(item, _Tick) and self._idle and self.idle:
+                    break
+                await self._handle(item)
+            except Exception:
+                log.exception("conversation %s failed to handle %s", self.key, type(item).__name__)
+            finally:
+                if done is not None and not done.done():
+                    done.set_result(None)
+            if self.idle and self.inbox.empty():
+                self._idle = True
+                self._schedule(self.deps.clock.now() + self.deps.idle_seconds)
+        self.deps.release(self)
+
+    async def _restore(self) -> None:
+        stored = await self.deps.store.load(self.key)
+        self.state.history = stored.history
+        self.state.overrides = stored.overrides
+        self.state.rhythms = stored.rhythms
+        self.state.pending = [_Pending(m, m.at or self.deps.clock.now()) for m in stored.pending]
+        if self.state.pending:
+            self._evaluate()
+
+    async def _handle(self, item: Event | _Tick | _JobEnded) -> None:
+        self._idle = False
+        if isinstance(item, HumanMessage):
+            await self._on_message(item)
+        elif isinstance(item, HumanTyping):
+            self.state.typing_until = self.deps.clock.now() + item.ttl
+            self.deps.trace(self.key, "human_typing", self.deps.clock.now(), until=self.state.typing_until)
+            self._schedule(self.state.typing_until)
+        elif isinstance(item, HumanEdit):
+            await self._on_edit(item.message_id, item.text)
+        elif isinstance(item, HumanDelete):
+            await self._on_edit(item.message_id, None)
+        elif isinstance(item, Command):
+            await self._on_command(item)
+            return
+        elif isinstance(item, _JobEnded):
+            await self._on_job_ended(item.job)
+        await self._after_input()
+
+    async def _on_message(self, msg: HumanMessage) -> None:
+        now = self.deps.clock.now()
+        if not (msg.text.strip() or msg.attachments):
+            self.deps.trace(self.key, "ignored_empty", now)
+            return
+        if not await self.deps.store.save_human(msg, now):
+            return  # a redelivery of a message we already have
+        self._learn_gap(msg, now)
+        pending = _Pending(msg, now)
+        self.state.pending.append(pending)
+        self.state.typing_until = None  # sending a message ends that typing spell
+        self.deps.trace(self.key, "human_message", now, text=msg.text, id=msg.message_id)
+        if self.job is not None:
+            self.state.new_since_job.append(pending)
+
+    async def _on_edit(self, message_id: str, text: str | None) -> None:
+        index = next((i for i, p in enumerate(self.state.pending) if p.msg.message_id == message_id), None)
+        if index is None:
+            return  # an edit of something long answered changes nothing now
+        await self.deps.store.edit_human(self.key, message_id, text)
+        if text is None:
+            removed = self.state.pending.pop(index)
+            self.state.new_since_job = [p for p in self.state.new_since_job if p is not removed]
+            if self.job is not None and message_id in self.job.covers and not self.state.pending:
+                await self._stop_job("the message it answered was deleted")
+        else:
+            edited = _Pending(replace(self.state.pending[index].msg, text=text), self.state.pending[index].at)
+            self.state.pending[index] = edited
+            if self.job is not None and message_id in self.job.covers:
+                self.state.new_since_job.append(edited)
+
+    async def _after_input(self) -> None:
+        if self.job is None:
+            self._evaluate()
+            return
+        if not self.job.paused:
+            return
+        if self.state.new_since_job:
+            await self._decide_interruption()
+        elif self.state.typing_until is not None and self.state.typing_until > self.deps.clock.now():
+            self._schedule(self.state.typing_until)
+        else:
+            self.job.resume()  # they stopped typing without sending: keep the part
+
+    async def _decide_interruption(self) -> None:
+        assert self.job is not None
+        now = self.deps.clock.now()
+        decision = self.config().interrupt_policy.decide(self._view(), now, self.state.deferred_once)
+        self.deps.trace(self.key, "interrupt", now, decision=type(decision).__name__.lower())
+        if isinstance(decision, Finish):
+            self.state.new_since_job = []
+            self.job.resume()
+        elif isinstance(decision, Defer):
+            self.state.deferred_once = True
+            self._schedule(decision.until)
+        elif isinstance(decision, Revise):
+            await self._stop_job("revised: the human wrote again")
+            self._evaluate()
+
+    async def _stop_job(self, reason: str) -> None:
+        job, self.job = self.job, None
+        if job is not None:
+            await job.stop(reason)
+        self.state.new_since_job = []
+        self.state.deferred_once = False
+
+    async def _on_job_ended(self, job: ReplyJob) -> None:
+        if job is not self.job:
+            return
+        self.job = None
+        outcome = job.outcome
+        unanswered = [p.msg.message_id for p in self.state.pending if p.msg.message_id in job.covers]
+        if outcome.failure is not None and not outcome.delivered:
+            await self._report_failure(outcome.failure)
+        if unanswered and not outcome.delivered:
+            await self._answered(unanswered)  # silence or failure: do not loop on the same messages
+        self.state.deferred_once = False
+        self.state.new_since_job = []
+
+    async def _report_failure(self, failure: Exception) -> None:
+        cfg = self.config()
+        if self.deps.failure_reply == "silent":
+            return
+        text = cfg.persona.line("llm_down")
+        try:
+            platform_id = await self.deps.outlet.send(self.key, text, None)
+        except Exception as exc:
+            log.warning("could not tell %s the model is down: %s", self.key, type(exc).__name__)
+            return
+        now = self.deps.clock.now()
+        await self.deps.store.plan_part(self.key, f"f{platform_id}", text, now)
+        await self.deps.store.part_sent(self.key, f"f{platform_id}", platform_id, now)
+        self.state.history.append(Line("bot", text, now))
+
+    def _evaluate(self) -> None:
+        if self.job is not None or not self.state.pending:
+            return
+        now = self.deps.clock.now()
+        cfg = self.config()
+        view = self._view()
+        decision = cfg.turn_policy.decide(view, now)
+        if isinstance(decision, Respond) and view.is_group and not cfg.group_policy.should_answer(view, self.deps.rng):
+            decision = Ignore("group policy: not for the bot")
+        self.deps.trace(self.key, "decision", now, decision=type(decision).__name__.lower(),
+                        until=getattr(decision, "at", None))
+        if isinstance(decision, WaitUntil):
+            self._schedule(decision.at)
+        elif isinstance(decision, Respond):
+            self._start_job(cfg)
+        else:
+            asyncio.get_running_loop().create_task(
+                self._answered([p.msg.message_id for p in self.state.pending]), name=f"ignore:{self.key}"
+            )
+
+    def _start_job(self, cfg: ChatConfig) -> None:
+        pending = self.state.pending
+        request = ReplyRequest(
+            system=cfg.persona.style,
+            history=tuple(self.state.history),
+            unanswered=tuple(Line("human", p.text(), p.at, p.msg.author.name) for p in pending),
+            max_parts=cfg.timing.max_parts,
+            max_part_chars=cfg.persona.typing.max_part_chars,
+            limit=self.deps.outlet.limit,
+            is_group=pending[-1].msg.is_group,
+        )
+        self._note_turn(pending)
+        ctx = ReplyContext(self.key, self.deps.clock, self.deps.responder, self.deps.outlet, self.deps.store,
+                           cfg.pacing(self.deps.rng), self.deps.trace, self._on_delivered)
+        reply_to = pending[-1].msg.message_id if pending[-1].msg.is_group else None
+        self.job = ReplyJob(ctx, request, tuple(p.msg.message_id for p in pending), reply_to)
+        self.state.new_since_job = []
+        self.job.start(lambda job: self.inbox.put_nowait((_JobEnded(job), None)))
+
+    async def _on_delivered(self, job: ReplyJob, text: str, at: float) -> None:
+        covered = [p.msg.message_id for p in self.state.pending if p.msg.message_id in job.covers]
+        if covered:
+            await self._answered(covered)
+        self.state.history.append(Line("bot", text, at))
+
+    async def _answered(self, message_ids: list[str]) -> None:
+        ids = set(message_ids)
+        moved = [p for p in self.state.pending if p.msg.message_id in ids]
+        self.state.pending = [p for p in self.state.pending if p.msg.message_id not in ids]
+        self.state.history.extend(Line("human", p.text(), p.at, p.msg.author.name) for p in moved)
+        await self.deps.store.mark_answered(self.key, [p.msg.message_id for p in moved])
+
+    def _view(self) -> ConversationView:
+        pending = self.state.pending
+        author = pending[-1].msg.author.id if pending else ""
+        return ConversationView(
+            pending=tuple(Said(p.text(), p.at) for p in pending),
+            timing=self.config().timing,
+            typing_until=self.state.typing_until,
+            has_typing_signal=self.deps.outlet.has_typing_signal,
+            is_group=bool(pending) and pending[-1].msg.is_group,
+            addressed=any(p.msg.addressed for p in pending),
+            rhythm=self.state.rhythms.get(author, Rhythm()),
+            new_since_reply=tuple(Said(p.text(), p.at) for p in self.state.new_since_job),
+        )
+
+    def _learn_gap(self, msg: HumanMessage, now: float) -> None:
+        same = [p for p in self.state.pending if p.msg.author.id == msg.author.id]
+        if not same:
+            return
+        old = self.state.rhythms.get(msg.author.id, Rhythm())
+        gaps = (*old.gaps, now - same[-1].at)[-RHYTHM_GAPS_KEPT:]
+        self.state.rhythms[msg.author.id] = replace(old, gaps=gaps)
+
+    def _note_turn(self, pending: list[_Pending]) -> None:
+        author = pending[-1].msg.author.id
+        old = self.state.rhythms.get(author, Rhythm())
+        new = replace(old, turns=old.turns + 1, multi_turns=old.multi_turns + (len(pending) > 1))
+        self.state.rhythms[author] = new
+        asyncio.get_running_loop().create_task(
+            self.deps.store.save_rhythm(self.key, author, new), name=f"rhythm:{self.key}"
+        )
+
+    def _schedule(self, at: float) -> None:
+        """Wake the actor at `at`; replaces any earlier timer."""
+        if self._timer is not None and not self._timer.done():
+            if self._timer_at == at:
+                return
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = asyncio.create_task(self._fire(at), name=f"timer:{self.key}")
+
+    async def _fire(self, at: float) -> None:
+        await self.deps.clock.sleep(at - self.deps.clock.now())
+        self.inbox.put_nowait((_Tick(), None))
+
+    async def _on_command(self, cmd: Command) -> None:
+        result: CommandResult = await run_command(self, cmd)
+        if result.forget:
+            await self._stop_job("history reset")
+            self.state.pending = []
+            self.state.history = []
+            await self.deps.store.forget(self.key)
+        if result.overrides is not None:
+            self.state.overrides = result.overrides
+            await self.deps.store.save_overrides(self.key, result.overrides)
+        if result.reply:
+            await self.deps.outlet.send(self.key, result.reply, cmd.reply_to)
+
+    async def close(self) -> None:
+        """Stop everything this actor runs (on shutdown)."""
+        await self._stop_job("shutdown")
+        await cancel_and_wait(self._timer)
+        await cancel_and_wait(self.task)

@@ -1,0 +1,99 @@
+"""What every actor shares (clock, ports, defaults) and how a chat's effective settings are derived."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from bot.core.clock import Clock
+from bot.core.ports import Outlet, Responder, Store, Tracer
+from bot.pacing import Pacing
+from persona import Persona, load_persona
+from policies.group import GroupPolicy, group_policy
+from policies.interrupt import InterruptPolicy, interrupt_policy
+from policies.timing import Timing
+from policies.turn import TurnPolicy, turn_policy
+
+if TYPE_CHECKING:
+    from bot.core.actor import ConversationActor
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    """A chat's effective persona, timing and policies, with where each value came from."""
+
+    persona: Persona
+    timing: Timing
+    turn_policy: TurnPolicy
+    interrupt_policy: InterruptPolicy
+    group_policy: GroupPolicy
+    scale: float
+    sources: dict[str, str]
+
+    def pacing(self, rng: random.Random) -> Pacing:
+        """Durations for this chat's replies."""
+        return Pacing(self.persona.typing, self.timing, self.scale, rng)
+
+
+def _no_trace(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+@dataclass
+class EngineDeps:
+    """Everything the actors of one platform share."""
+
+    clock: Clock
+    responder: Responder
+    outlet: Outlet
+    store: Store
+    persona: Persona
+    scale: float = 1.0
+    turn: str | None = None
+    interrupt: str | None = None
+    group: str | None = None
+    failure_reply: str = "message"
+    idle_seconds: float = 300.0
+    rng: random.Random = field(default_factory=random.Random)
+    trace: Tracer = _no_trace
+    release: Callable[[ConversationActor], None] = lambda actor: None
+
+    def chat_config(self, overrides: dict[str, Any]) -> ChatConfig:
+        """Effective settings: chat overrides over engine settings over persona defaults."""
+        return _chat_config(self.persona.name, self.scale, self.turn, self.interrupt, self.group,
+                            self.outlet.has_typing_signal, json.dumps(overrides, sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _chat_config(
+    persona_name: str, scale: float, turn: str | None, interrupt: str | None, group: str | None,
+    has_typing: bool, overrides_json: str,
+) -> ChatConfig:
+    overrides: dict[str, Any] = json.loads(overrides_json)
+    sources: dict[str, str] = {}
+    persona = load_persona(overrides.get("persona") or persona_name)
+    timing_over = overrides.get("timing", {})
+    timing = persona.timing.with_overrides(timing_over)
+    for name in ("debounce", "max_wait", "wpm", "read_delay", "part_pause", "max_parts"):
+        sources[name] = "override" if name in timing_over else f"persona {persona.name}"
+    default_turn = persona.policies.turn_with_typing if has_typing else persona.policies.turn
+    chosen = {
+        "turn": overrides.get("turn") or turn or default_turn,
+        "interrupt": overrides.get("interrupt") or interrupt or persona.policies.interrupt,
+        "group": overrides.get("group") or group or persona.policies.group,
+    }
+    for name in chosen:
+        sources[name] = "override" if overrides.get(name) else f"persona {persona.name}"
+    return ChatConfig(
+        persona=persona,
+        timing=timing,
+        turn_policy=turn_policy(chosen["turn"]),
+        interrupt_policy=interrupt_policy(chosen["interrupt"]),
+        group_policy=group_policy(chosen["group"]),
+        scale=scale,
+        sources=sources,
+    )

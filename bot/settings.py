@@ -1,0 +1,73 @@
+"""Settings from the environment and `.env`, through pydantic-settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every variable textbot reads (see .env.example for what each does)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_timeout: float = 60.0
+    llm_attempts: int = 3
+    llm_failure_reply: Literal["message", "silent"] = "message"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+
+    discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+
+    database_url: str = "sqlite:///textbot.db"
+
+    persona: str = "sunny"
+    timing_scale: float = 1.0
+    admin_user_ids: str = ""
+    turn_policy: str | None = None
+    interrupt_policy: str | None = None
+    group_policy: str | None = None
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_token: SecretStr | None = None
+
+    log_level: str = "INFO"
+
+    def require_llm(self) -> None:
+        """Raise ConfigError naming the first LLM variable that is not set."""
+        for name, value in (
+            ("OPENAI_BASE_URL", self.openai_base_url),
+            ("OPENAI_API_KEY", self.openai_api_key),
+            ("LLM_MODEL", self.llm_model),
+        ):
+            if not value:
+                raise ConfigError(
+                    f"{name} is not set. textbot needs an OpenAI-compatible server: set OPENAI_BASE_URL "
+                    "(including /v1), OPENAI_API_KEY and LLM_MODEL in the environment or in .env"
+                )
+
+    def admins(self) -> frozenset[str]:
+        """ADMIN_USER_IDS as a set of `platform:id` strings."""
+        return frozenset(x.strip() for x in self.admin_user_ids.split(",") if x.strip())
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, so logs can redact them."""
+        out = []
+        for secret in (self.openai_api_key, self.telegram_bot_token, self.discord_bot_token, self.web_token):
+            if secret is not None and secret.get_secret_value():
+                out.append(secret.get_secret_value())
+        return out

@@ -1,0 +1,137 @@
+"""Turn policies: when is the human done, so the bot can answer? Pure functions of a view and now."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
+
+# Endings that promise more is coming: the human is mid-thought.
+_CONTINUES = re.compile(
+    r"(,|\.\.\.|…|:|-|\b(and|but|or|so|like|because|cause|cuz|bc|then|also|plus|the|a|to|if|when|i|my))\s*$",
+    re.IGNORECASE,
+)
+# Endings that hand the turn over: a question or a clear close.
+_HANDS_OVER = re.compile(r"(\?+|!+|\b(thanks|thx|ty|bye|night|gn|lol|haha+|ok|okay)\b)\s*$", re.IGNORECASE)
+
+
+class TurnPolicy(Protocol):
+    """Decides, from a view of the conversation and the current instant, whether to answer yet."""
+
+    @property
+    def name(self) -> str:
+        """The policy's name as chosen in settings and commands."""
+        ...
+
+    def decide(self, view: ConversationView, now: float) -> TurnDecision:
+        """Respond now, wait until some instant, or ignore."""
+        ...
+
+
+def capped(view: ConversationView, now: float, decision: TurnDecision) -> TurnDecision:
+    """Never wait past `max_wait` after the newest unanswered message."""
+    if not isinstance(decision, WaitUntil) or view.last_at is None:
+        return decision
+    cap = view.last_at + view.timing.max_wait
+    if now >= cap or decision.at <= now:
+        return Respond()
+    return WaitUntil(min(decision.at, cap))
+
+
+@dataclass(frozen=True)
+class Immediate:
+    """Baseline: answer every message at once."""
+
+    name: str = "immediate"
+
+    def decide(self, view: ConversationView, now: float) -> TurnDecision:
+        """Always respond."""
+        return Respond()
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """Baseline: answer after a fixed quiet period (the chat's debounce unless one is given)."""
+
+    seconds: float | None = None
+    name: str = "fixed"
+
+    def decide(self, view: ConversationView, now: float) -> TurnDecision:
+        """Wait `seconds` after the newest message."""
+        assert view.last_at is not None
+        wait = view.timing.debounce if self.seconds is None else self.seconds
+        return capped(view, now, WaitUntil(view.last_at + wait))
+
+
+def cue_factor(text: str) -> float:
+    """How much longer than usual to wait, judging by how the last message ends."""
+    stripped = text.strip()
+    if _CONTINUES.search(stripped):
+        return 2.5
+    if _HANDS_OVER.search(stripped):
+        return 0.5
+    return 1.0
+
+
+def rhythm_wait(view: ConversationView, default: float) -> float:
+    """A wait that covers most of this person's own pauses inside a burst."""
+    gaps = sorted(view.rhythm.gaps)
+    if len(gaps) < 4:
+        return default
+    p75 = gaps[int(0.75 * (len(gaps) - 1))]
+    # Shrink toward the default while we know little about them.
+    weight = min(1.0, len(gaps) / 20)
+    return weight * min(p75 * 1.2, 4 * default) + (1 - weight) * default
+
+
+@dataclass(frozen=True)
+class Typing:
+    """Hold while the human is typing; otherwise give a short grace for them to start again."""
+
+    grace: float = 1.5
+    name: str = "typing"
+
+    def decide(self, view: ConversationView, now: float) -> TurnDecision:
+        """Wait out a live typing indicator, then a cue-scaled grace period."""
+        assert view.last_at is not None
+        if view.human_typing(now):
+            assert view.typing_until is not None
+            return capped(view, now, WaitUntil(view.typing_until))
+        return capped(view, now, WaitUntil(view.last_at + self.grace * cue_factor(view.pending[-1].text)))
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """Text cues and the person's own pause rhythm decide how long to wait; typing holds it too."""
+
+    name: str = "adaptive"
+
+    def decide(self, view: ConversationView, now: float) -> TurnDecision:
+        """Wait the person's usual in-burst pause, scaled by how the last message ends."""
+        assert view.last_at is not None
+        if view.human_typing(now):
+            assert view.typing_until is not None
+            return capped(view, now, WaitUntil(view.typing_until))
+        wait = rhythm_wait(view, view.timing.debounce) * cue_factor(view.pending[-1].text)
+        return capped(view, now, WaitUntil(view.last_at + wait))
+
+
+_FACTORIES: dict[str, Callable[[str | None], TurnPolicy]] = {
+    "immediate": lambda arg: Immediate(),
+    "fixed": lambda arg: Fixed(None if arg is None else float(arg), name="fixed" if arg is None else f"fixed:{arg}"),
+    "typing": lambda arg: Typing(),
+    "adaptive": lambda arg: Adaptive(),
+}
+
+TURN_POLICIES = tuple(_FACTORIES)
+
+
+def turn_policy(name: str) -> TurnPolicy:
+    """The turn policy called `name` (`fixed:3` gives a fixed 3-second wait)."""
+    base, _, arg = name.partition(":")
+    if base not in _FACTORIES:
+        raise ValueError(f"unknown turn policy {name!r}; choose from {', '.join(TURN_POLICIES)}")
+    return _FACTORIES[base](arg or None)

@@ -1,0 +1,251 @@
+"""A local fake of OpenAI's Chat Completions HTTP API, for tests that use the real client."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+Messages = list[dict[str, Any]]
+ReplyFn = Callable[[Messages], str | Awaitable[str]]
+
+_ERROR_KINDS: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "invalid_request"),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "permission_denied"),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+    503: ("server_error", "overloaded"),
+}
+
+
+@dataclass
+class _Fault:
+    """One scripted misbehaviour for a single request."""
+
+    status: int | None  # None means: hang until the server stops
+    retry_after: float | None = None
+    body: dict[str, Any] | str | None = None
+
+
+class FakeOpenAIServer:
+    """Serves /v1/chat/completions and /v1/models on 127.0.0.1 with scripted replies and faults."""
+
+    def __init__(
+        self,
+        *,
+        chunk_size: int = 4,
+        chunk_delay: float = 0.0,
+        default_reply: str = "ok",
+    ) -> None:
+        self.chunk_size = chunk_size
+        self.chunk_delay = chunk_delay
+        self.default_reply = default_reply
+        self.requests: list[dict[str, Any]] = []
+        self.url = ""
+        self._replies: deque[str] = deque()
+        self._reply_fn: ReplyFn | None = None
+        self._faults: deque[_Fault] = deque()
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._stopping = asyncio.Event()
+        self._arrived = asyncio.Condition()
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+
+    # ----- scripting -------------------------------------------------------------------------
+
+    def reply_with(self, fn: ReplyFn | None) -> None:
+        """Answer with fn(messages) (sync or async) once the queued fixed replies are used up."""
+        self._reply_fn = fn
+
+    def replies(self, *texts: str) -> None:
+        """Queue fixed replies, used in order before reply_with's function or the default."""
+        self._replies.extend(texts)
+
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        retry_after: float | None = None,
+        body: dict[str, Any] | str | None = None,
+    ) -> None:
+        """Make the next `times` completion requests fail with an OpenAI-style error."""
+        self._faults.extend(_Fault(status, retry_after, body) for _ in range(times))
+
+    def hang_next(self, times: int = 1) -> None:
+        """Make the next `times` completion requests never answer (until the server stops)."""
+        self._faults.extend(_Fault(None) for _ in range(times))
+
+    def hold(self) -> None:
+        """Pause every completion from now on before its first chunk, until release()."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        """Let held completions proceed."""
+        self._gate.set()
+
+    # ----- inspection ------------------------------------------------------------------------
+
+    @property
+    def request_count(self) -> int:
+        """Number of chat completion requests received so far."""
+        return len(self.requests)
+
+    def last_messages(self) -> Messages:
+        """The `messages` list of the most recent chat completion request."""
+        if not self.requests:
+            raise AssertionError("no chat completion request received yet")
+        messages: Messages = self.requests[-1].get("messages", [])
+        return messages
+
+    async def wait_for_requests(self, count: int, timeout: float = 5.0) -> None:
+        """Wait until at least `count` chat completion requests have arrived."""
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.requests) >= count)
+
+    # ----- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Start listening on an OS-assigned port; return the base URL including /v1."""
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models", self._models)
+        self._stopping.clear()
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop the server, letting hung and held requests end first."""
+        self._stopping.set()
+        self._gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeOpenAIServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ----- handlers --------------------------------------------------------------------------
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [{"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}],
+            }
+        )
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body: dict[str, Any] = await request.json()
+        async with self._arrived:
+            self.requests.append(body)
+            self._arrived.notify_all()
+        fault = self._faults.popleft() if self._faults else None
+        if fault is not None and fault.status is None:
+            await self._stopping.wait()
+            return web.Response(status=503)
+        if fault is not None:
+            return self._error(fault)
+        text = await self._next_reply(body.get("messages", []))
+        ident = f"chatcmpl-fake{next(self._ids)}"
+        base = {
+            "id": ident,
+            "created": int(time.time()),
+            "model": body.get("model", "fake-model"),
+            "system_fingerprint": None,
+        }
+        usage = {
+            "prompt_tokens": 1,
+            "completion_tokens": len(text.split()),
+            "total_tokens": 1 + len(text.split()),
+        }
+        if not body.get("stream"):
+            await self._gate.wait()
+            message = {"role": "assistant", "content": text, "refusal": None}
+            return web.json_response(
+                {
+                    **base,
+                    "object": "chat.completion",
+                    "usage": usage,
+                    "choices": [
+                        {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+                    ],
+                }
+            )
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+            }
+        )
+        await response.prepare(request)
+
+        async def send(data: dict[str, Any] | str) -> None:
+            payload = data if isinstance(data, str) else json.dumps(data)
+            await response.write(f"data: {payload}\n\n".encode())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            return {**base, "object": "chat.completion.chunk", "choices": [choice]}
+
+        try:
+            await self._gate.wait()
+            await send(chunk({"role": "assistant", "content": "", "refusal": None}))
+            step = max(1, self.chunk_size)
+            for start in range(0, len(text), step):
+                if self.chunk_delay:
+                    await asyncio.sleep(self.chunk_delay)
+                await send(chunk({"content": text[start : start + step]}))
+            await send(chunk({}, "stop"))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                await send(
+                    {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+                )
+            await send("[DONE]")
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away mid-stream (e.g. it cancelled the generation)
+        return response
+
+    async def _next_reply(self, messages: Messages) -> str:
+        if self._replies:
+            return self._replies.popleft()
+        if self._reply_fn is None:
+            return self.default_reply
+        result = self._reply_fn(messages)
+        return await result if inspect.isawaitable(result) else result
+
+    def _error(self, fault: _Fault) -> web.Response:
+        status = fault.status or 500
+        kind, code = _ERROR_KINDS.get(status, ("server_error", "server_error"))
+        if isinstance(fault.body, dict):
+            payload = fault.body
+        else:
+            message = fault.body or f"fake error {status}"
+            payload = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        headers = {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
+        return web.json_response(payload, status=status, headers=headers)

@@ -1,0 +1,168 @@
+"""A conversation test kit: a recording outlet, a scripted responder and a chat driven in virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.clock import VirtualClock
+from bot.core.config import EngineDeps
+from bot.core.engine import Engine
+from bot.core.events import Author, Command, ConversationKey, HumanDelete, HumanEdit, HumanMessage, HumanTyping
+from bot.core.memory_store import MemoryStore
+from bot.core.ports import Intent, ReplyRequest, ResponderFailed, Say
+from persona import load_persona
+
+
+@dataclass
+class Sent:
+    """A message the human saw arrive."""
+
+    at: float
+    text: str
+    reply_to: str | None
+    key: ConversationKey
+
+
+@dataclass
+class RecordingOutlet:
+    """An outlet that records what the human would see, stamped with virtual time."""
+
+    clock: VirtualClock
+    platform: str = "test"
+    limit: int = 2000
+    typing_ttl: float = 5.0
+    has_typing_signal: bool = False
+    sent: list[Sent] = field(default_factory=list)
+    typing_at: list[float] = field(default_factory=list)
+    typing_stopped_at: list[float] = field(default_factory=list)
+
+    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+        """Record a delivered message."""
+        self.sent.append(Sent(self.clock.now(), text, reply_to, key))
+        return f"m{len(self.sent)}"
+
+    async def typing(self, key: ConversationKey) -> None:
+        """Record an indicator refresh."""
+        self.typing_at.append(self.clock.now())
+
+    async def stop_typing(self, key: ConversationKey) -> None:
+        """Record the indicator being hidden."""
+        self.typing_stopped_at.append(self.clock.now())
+
+
+@dataclass
+class ScriptedResponder:
+    """A stand-in model: thinks for `latency` virtual seconds, then streams the scripted parts."""
+
+    clock: VirtualClock
+    script: Callable[[ReplyRequest], list[str]] = lambda request: ["ok"]
+    latency: float = 1.0
+    per_part: float = 0.2
+    failures: int = 0
+    requests: list[ReplyRequest] = field(default_factory=list)
+
+    async def reply(self, request: ReplyRequest) -> AsyncIterator[Intent]:
+        """Yield Say intents after the latency; fail while `failures` remain."""
+        self.requests.append(request)
+        await self.clock.sleep(self.latency)
+        if self.failures:
+            self.failures -= 1
+            raise ResponderFailed("scripted failure")
+        for part in self.script(request):
+            yield Say(part)
+            await self.clock.sleep(self.per_part)
+
+
+def unanswered_texts(request: ReplyRequest) -> list[str]:
+    """What the human said that this request answers."""
+    return [line.text for line in request.unanswered]
+
+
+class ChatScene:
+    """One human texting the bot in one chat, in virtual time."""
+
+    def __init__(self, *, persona: str = "sunny", turn: str | None = "fixed", interrupt: str | None = None,
+                 typing_signal: bool = False, script: Callable[[ReplyRequest], list[str]] | None = None,
+                 latency: float = 1.0, failure_reply: str = "message", overrides: dict[str, Any] | None = None,
+                 idle_seconds: float = 300.0) -> None:
+        self.clock = VirtualClock()
+        self.outlet = RecordingOutlet(self.clock, has_typing_signal=typing_signal)
+        self.responder = ScriptedResponder(self.clock, latency=latency)
+        if script is not None:
+            self.responder.script = script
+        self.store = MemoryStore()
+        self.key = ConversationKey("test", "chat1")
+        self.trace: list[tuple[str, float, dict[str, Any]]] = []
+        deps = EngineDeps(
+            clock=self.clock, responder=self.responder, outlet=self.outlet, store=self.store,
+            persona=load_persona(persona), turn=turn, interrupt=interrupt, failure_reply=failure_reply,
+            rng=random.Random(7), idle_seconds=idle_seconds,
+            trace=lambda key, kind, at, **data: self.trace.append((kind, at, data)),
+        )
+        self.engine = Engine(deps)
+        self.human_author = Author("u1", "Alex")
+        self._ids = 0
+        self._overrides = overrides
+
+    async def setup(self) -> None:
+        """Apply initial overrides before the scene starts."""
+        if self._overrides:
+            await self.store.save_overrides(self.key, self._overrides)
+
+    async def says(self, text: str, *, attachments: tuple[str, ...] = (), key: ConversationKey | None = None,
+                   is_group: bool = False, addressed: bool = False) -> str:
+        """The human sends a message; returns its id."""
+        self._ids += 1
+        mid = f"h{self._ids}"
+        await self.engine.receive(HumanMessage(key or self.key, mid, self.human_author, text, attachments,
+                                               is_group=is_group, addressed=addressed))
+        await self.clock.settle()
+        return mid
+
+    async def types(self, ttl: float = 10.0) -> None:
+        """The platform says the human started typing."""
+        await self.engine.receive(HumanTyping(self.key, self.human_author, ttl))
+        await self.clock.settle()
+
+    async def edits(self, message_id: str, text: str) -> None:
+        """The human edits a message."""
+        await self.engine.receive(HumanEdit(self.key, message_id, text))
+        await self.clock.settle()
+
+    async def deletes(self, message_id: str) -> None:
+        """The human deletes a message."""
+        await self.engine.receive(HumanDelete(self.key, message_id))
+        await self.clock.settle()
+
+    async def command(self, name: str, *args: str, admin: bool = True) -> str:
+        """Run a command and return what the bot answered."""
+        before = len(self.outlet.sent)
+        await self.engine.receive(Command(self.key, self.human_author, name, args, is_admin=admin))
+        await self.clock.settle()
+        return "\n".join(s.text for s in self.outlet.sent[before:])
+
+    async def waits(self, seconds: float) -> None:
+        """Let `seconds` of virtual time pass."""
+        await self.clock.advance(seconds)
+
+    async def until_quiet(self, limit: float = 300.0) -> None:
+        """Let time pass until the bot has nothing left to do."""
+        await self.clock.run_until(lambda: all(a.job is None and not a.state.pending
+                                               for a in self.engine.actors.values()), limit=limit)
+
+    def bot_texts(self) -> list[str]:
+        """Every message the bot delivered, in order."""
+        return [s.text for s in self.outlet.sent]
+
+    def cancelled(self) -> list[str]:
+        """Texts of parts that were planned and never sent."""
+        return [d["text"] for kind, _, d in self.trace if kind == "part_cancelled"]
+
+    async def close(self) -> None:
+        """Stop the engine."""
+        await self.engine.close()
+        await asyncio.sleep(0)
