@@ -35,8 +35,8 @@ class RealClock:
         self.record_lateness = False
 
     def now(self) -> float:
-        """Monotonic seconds."""
-        return time.monotonic()
+        """Wall-clock seconds since the epoch, so stored times mean the same after a restart."""
+        return time.time()
 
     async def sleep(self, seconds: float) -> None:
         """Sleep on the event loop, noting the lateness when asked to."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.events import ConversationKey, HumanMessage
-from bot.core.ports import Line, StoredConversation
+from bot.core.ports import Line, StoredConversation, TraceEvent
 from policies.view import Rhythm
 
 HISTORY_LIMIT = 200
@@ -20,6 +20,7 @@ class _Record:
     history: list[Line] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
     rhythms: dict[str, Rhythm] = field(default_factory=dict)
+    trace: list[TraceEvent] = field(default_factory=list)
 
 
 class MemoryStore:
@@ -105,3 +106,12 @@ class MemoryStore:
     async def save_rhythm(self, key: ConversationKey, author: str, rhythm: Rhythm) -> None:
         """Keep one person's rhythm."""
         self._rec(key).rhythms[author] = rhythm
+
+    async def record_trace(self, key: ConversationKey, events: list[TraceEvent]) -> None:
+        """Append timeline events."""
+        self._rec(key).trace.extend(events)
+
+    async def load_trace(self, key: ConversationKey, since: float = 0.0) -> list[TraceEvent]:
+        """Timeline events from `since` on."""
+        rec = self._records.get(key)
+        return [e for e in rec.trace if e.at >= since] if rec else []

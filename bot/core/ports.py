@@ -91,6 +91,15 @@ class StoredConversation:
     rhythms: dict[str, Rhythm] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One thing that happened in a conversation, for the timeline: kind, instant, details."""
+
+    kind: str
+    at: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 class Store(Protocol):
     """Durable memory of conversations; every write is awaited before the core relies on it."""
 
@@ -132,6 +141,14 @@ class Store(Protocol):
 
     async def save_rhythm(self, key: ConversationKey, author: str, rhythm: Rhythm) -> None:
         """Persist what was learned of one person's pace."""
+        ...
+
+    async def record_trace(self, key: ConversationKey, events: list[TraceEvent]) -> None:
+        """Append timeline events (decisions, typing, parts sent and cancelled) for this conversation."""
+        ...
+
+    async def load_trace(self, key: ConversationKey, since: float = 0.0) -> list[TraceEvent]:
+        """This conversation's timeline events from `since` on, in order."""
         ...
 
 
