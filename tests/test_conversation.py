@@ -229,7 +229,7 @@ async def test_idle_conversations_are_released_and_rebuilt_from_the_store(scene_
     chat = await scene_factory(script=lambda r: ["hey"], idle_seconds=60)
     await chat.says("hi")
     await chat.until_quiet()
-    await chat.waits(61)
+    await chat.waits(90)
     assert chat.engine.actors == {}
     await chat.says("remember me?")
     await chat.until_quiet()

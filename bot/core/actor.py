@@ -1,9 +1,10 @@
-"""One conversation's actor: its own task and inbox; decides when to answer and what to do when interrupted."""
+"""One conversation's actor: its own inbox and task; decides when to answer and what to do when interrupted."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.core.events import (
     HumanEdit,
     HumanMessage,
     HumanTyping,
+    Nudge,
     describe_attachments,
 )
 from bot.core.ports import Line, ReplyRequest
@@ -68,23 +70,26 @@ class ConversationActor:
         self.deps = deps
         self.state = _State()
         self.job: ReplyJob | None = None
-        self.inbox: asyncio.Queue[tuple[Event | _Tick | _JobEnded, asyncio.Future[None] | None]] = asyncio.Queue()
+        self.inbox: deque[tuple[Event | _Tick | _JobEnded, asyncio.Future[None] | None]] = deque()
         self.task: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: float | None = None
-        self._idle = False
-
-    def start(self) -> None:
-        """Load the conversation from the store and begin handling events."""
-        self.task = asyncio.create_task(self._loop(), name=f"actor:{self.key}")
+        self._restored = False
+        self.last_active = deps.clock.now()
 
     def post(self, event: Event) -> asyncio.Future[None]:
         """Queue an event; the future resolves once the event is stored and counted as received."""
         if self.job is not None and self._interrupts(event):
             self.job.pause()  # at once: nothing unsent may leave after this input arrived
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.inbox.put_nowait((event, done))
+        self._enqueue(event, done)
         return done
+
+    def _enqueue(self, item: Event | _Tick | _JobEnded, done: asyncio.Future[None] | None = None) -> None:
+        self.inbox.append((item, done))
+        if self.task is None or self.task.done():
+            # No task while idle: an idle conversation costs only its state, not a parked coroutine.
+            self.task = asyncio.create_task(self._drain(), name=f"actor:{self.key}")
 
     def _interrupts(self, event: Event) -> bool:
         if isinstance(event, HumanMessage):
@@ -101,38 +106,62 @@ class ConversationActor:
 
     @property
     def idle(self) -> bool:
-        """True when nothing is pending, in flight or scheduled."""
-        return not self.state.pending and self.job is None and self.inbox.empty()
+        """True when nothing is pending, in flight, queued or scheduled."""
+        return (
+            not self.state.pending and self.job is None and not self.inbox
+            and (self._timer is None or self._timer.done()) and (self.task is None or self.task.done())
+        )
 
-    async def _loop(self) -> None:
-        await self._restore()
-        while True:
-            item, done = await self.inbox.get()
+    async def _drain(self) -> None:
+        if not self._restored:
+            self._restored = True
+            await self._restore()
+        while self.inbox:
+            item, done = self.inbox.popleft()
             try:
-                if isinstance(item, _Tick) and self._idle and self.idle:
-                    break
                 await self._handle(item)
             except Exception:
                 log.exception("conversation %s failed to handle %s", self.key, type(item).__name__)
             finally:
                 if done is not None and not done.done():
                     done.set_result(None)
-            if self.idle and self.inbox.empty():
-                self._idle = True
-                self._schedule(self.deps.clock.now() + self.deps.idle_seconds)
-        self.deps.release(self)
+        self.last_active = self.deps.clock.now()
 
     async def _restore(self) -> None:
         stored = await self.deps.store.load(self.key)
         self.state.history = stored.history
         self.state.overrides = stored.overrides
         self.state.rhythms = stored.rhythms
-        self.state.pending = [_Pending(m, m.at or self.deps.clock.now()) for m in stored.pending]
+        now = self.deps.clock.now()
+        self.state.pending = [_Pending(m, m.at or now) for m in stored.pending]
+        stale = [p for p in self.state.pending if now - p.at > self.deps.fresh_seconds]
+        if stale:
+            await self._late(stale)
         if self.state.pending:
             self._evaluate()
 
+    async def _late(self, stale: list[_Pending]) -> None:
+        """Messages that waited past the freshness window (the bot was down): answer with the late line, or not."""
+        ids = [p.msg.message_id for p in stale]
+        self.deps.trace(self.key, "late", self.deps.clock.now(), ids=ids, reply=self.deps.late_reply)
+        if self.deps.late_reply == "silent":
+            await self._answered(ids)
+            return
+        text, part_id = self.config().persona.line("late"), f"late-{ids[-1]}"
+        await self.deps.store.plan_part(self.key, part_id, text, self.deps.clock.now())
+        try:
+            platform_id = await self.deps.outlet.send(self.key, text, None)
+        except Exception as exc:
+            log.warning("could not send the late line to %s: %s", self.key, type(exc).__name__)
+            await self.deps.store.part_cancelled(self.key, part_id, "send failed")
+            return  # they stay unanswered and get a normal reply
+        now = self.deps.clock.now()
+        await self._answered(ids)
+        await self.deps.store.part_sent(self.key, part_id, platform_id, now)
+        self.state.history.append(Line("bot", text, now))
+        self.deps.trace(self.key, "part_sent", now, text=text, covers=ids)
+
     async def _handle(self, item: Event | _Tick | _JobEnded) -> None:
-        self._idle = False
         if isinstance(item, HumanMessage):
             await self._on_message(item)
         elif isinstance(item, HumanTyping):
@@ -145,6 +174,9 @@ class ConversationActor:
             await self._on_edit(item.message_id, None)
         elif isinstance(item, Command):
             await self._on_command(item)
+            return
+        elif isinstance(item, Nudge):
+            self._on_nudge(item)
             return
         elif isinstance(item, _JobEnded):
             await self._on_job_ended(item.job)
@@ -264,24 +296,33 @@ class ConversationActor:
                 self._answered([p.msg.message_id for p in self.state.pending]), name=f"ignore:{self.key}"
             )
 
-    def _start_job(self, cfg: ChatConfig) -> None:
+    def _on_nudge(self, nudge: Nudge) -> None:
+        now = self.deps.clock.now()
+        if self.state.pending or self.job is not None:
+            self.deps.trace(self.key, "nudge_dropped", now, reason=nudge.reason)
+            return  # the human wrote first, or a reply is under way
+        self.deps.trace(self.key, "nudge", now, reason=nudge.reason)
+        self._start_job(self.config(), note=nudge.note, is_group=nudge.is_group)
+
+    def _start_job(self, cfg: ChatConfig, note: str = "", is_group: bool = False) -> None:
         pending = self.state.pending
         request = ReplyRequest(
-            system=cfg.persona.style,
+            system=f"{cfg.persona.style}\n\n{note}" if note else cfg.persona.style,
             history=tuple(self.state.history),
             unanswered=tuple(Line("human", p.text(), p.at, p.msg.author.name) for p in pending),
             max_parts=cfg.timing.max_parts,
             max_part_chars=cfg.persona.typing.max_part_chars,
             limit=self.deps.outlet.limit,
-            is_group=pending[-1].msg.is_group,
+            is_group=pending[-1].msg.is_group if pending else is_group,
         )
-        self._note_turn(pending)
+        if pending:
+            self._note_turn(pending)
         ctx = ReplyContext(self.key, self.deps.clock, self.deps.responder, self.deps.outlet, self.deps.store,
                            cfg.pacing(self.deps.rng), self.deps.trace, self._on_delivered)
-        reply_to = pending[-1].msg.message_id if pending[-1].msg.is_group else None
+        reply_to = pending[-1].msg.message_id if pending and pending[-1].msg.is_group else None
         self.job = ReplyJob(ctx, request, tuple(p.msg.message_id for p in pending), reply_to)
         self.state.new_since_job = []
-        self.job.start(lambda job: self.inbox.put_nowait((_JobEnded(job), None)))
+        self.job.start(lambda job: self._enqueue(_JobEnded(job)))
 
     async def _on_delivered(self, job: ReplyJob, text: str, at: float) -> None:
         covered = [p.msg.message_id for p in self.state.pending if p.msg.message_id in job.covers]
@@ -338,7 +379,7 @@ class ConversationActor:
 
     async def _fire(self, at: float) -> None:
         await self.deps.clock.sleep(at - self.deps.clock.now())
-        self.inbox.put_nowait((_Tick(), None))
+        self._enqueue(_Tick())
 
     async def _on_command(self, cmd: Command) -> None:
         result: CommandResult = await run_command(self, cmd)

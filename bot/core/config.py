@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.ports import Outlet, Responder, Store, Tracer
@@ -17,9 +16,6 @@ from policies.group import GroupPolicy, group_policy
 from policies.interrupt import InterruptPolicy, interrupt_policy
 from policies.timing import Timing
 from policies.turn import TurnPolicy, turn_policy
-
-if TYPE_CHECKING:
-    from bot.core.actor import ConversationActor
 
 
 @dataclass(frozen=True)
@@ -58,9 +54,10 @@ class EngineDeps:
     group: str | None = None
     failure_reply: str = "message"
     idle_seconds: float = 300.0
+    fresh_seconds: float = 3600.0  # unanswered on restart and older than this: the late treatment
+    late_reply: str = "late"  # "late": the persona's late line answers them; "silent": no reply
     rng: random.Random = field(default_factory=random.Random)
     trace: Tracer = _no_trace
-    release: Callable[[ConversationActor], None] = lambda actor: None
 
     def chat_config(self, overrides: dict[str, Any]) -> ChatConfig:
         """Effective settings: chat overrides over engine settings over persona defaults."""

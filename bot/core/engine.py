@@ -8,6 +8,7 @@ from dataclasses import replace
 from bot.core.actor import ConversationActor
 from bot.core.config import EngineDeps
 from bot.core.events import ConversationKey, Event
+from bot.core.tasks import cancel_and_wait
 
 
 class Engine:
@@ -15,16 +16,17 @@ class Engine:
 
     def __init__(self, deps: EngineDeps) -> None:
         self.deps = deps
-        self.deps.release = self._release
         self.actors: dict[ConversationKey, ConversationActor] = {}
+        self._reaper: asyncio.Task[None] | None = None
 
     def actor(self, key: ConversationKey) -> ConversationActor:
-        """The live actor for `key`, started (and restored from the store) if needed."""
+        """The live actor for `key`, created (it restores itself from the store) if needed."""
         actor = self.actors.get(key)
         if actor is None:
             actor = ConversationActor(key, self.deps)
             self.actors[key] = actor
-            actor.start()
+            if self._reaper is None:
+                self._reaper = asyncio.create_task(self._reap_idle(), name="engine:reaper")
         return actor
 
     def submit(self, event: Event) -> asyncio.Future[None]:
@@ -37,12 +39,20 @@ class Engine:
         """Submit an event and wait until it is stored and counted as received."""
         await self.submit(event)
 
-    def _release(self, actor: ConversationActor) -> None:
-        if self.actors.get(actor.key) is actor:
-            del self.actors[actor.key]
+    async def _reap_idle(self) -> None:
+        """Release actors idle for `idle_seconds`; their state lives on in the store."""
+        idle_for = self.deps.idle_seconds
+        while True:
+            await self.deps.clock.sleep(idle_for / 2)
+            now = self.deps.clock.now()
+            for key, actor in list(self.actors.items()):
+                if actor.idle and now - actor.last_active >= idle_for:
+                    del self.actors[key]
 
     async def close(self) -> None:
         """Stop every actor and its in-flight work."""
+        await cancel_and_wait(self._reaper)
+        self._reaper = None
         actors = list(self.actors.values())
         self.actors.clear()
         await asyncio.gather(*(a.close() for a in actors))

@@ -83,7 +83,18 @@ class Command:
     options: dict[str, str] = field(default_factory=dict)
 
 
-Event = HumanMessage | HumanEdit | HumanDelete | HumanTyping | Command
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """A long-horizon job asks the bot to text first (a follow-up, a double text); dropped if the human wrote."""
+
+    key: ConversationKey
+    reason: str
+    note: str
+    is_group: bool = False
+    at: float | None = None
+
+
+Event = HumanMessage | HumanEdit | HumanDelete | HumanTyping | Command | Nudge
 
 
 def describe_attachments(kinds: tuple[str, ...]) -> str:
