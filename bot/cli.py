@@ -33,6 +33,12 @@ def _bench_engine(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def _bench_turns(args: argparse.Namespace) -> int:
+    from bot.bench.turns import main as turns_main
+
+    return turns_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand and its options."""
     parser = argparse.ArgumentParser(prog="textbot", description="A chat bot that texts like a person.")
@@ -46,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--seconds", type=float, default=20.0, help="how long to send messages")
     eng.add_argument("--latency", type=float, default=0.5, help="stand-in LLM latency (s)")
     eng.set_defaults(func=_bench_engine)
+    turns = bench.add_parser("turns", help="replay real chat logs: talk-over rate and decision delay per policy")
+    from bot.bench.turns import add_arguments
+
+    add_arguments(turns)
+    turns.set_defaults(func=_bench_turns)
     return parser
 
 

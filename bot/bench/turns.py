@@ -1,0 +1,163 @@
+"""`textbot bench turns`: how often each turn policy talks over people, and how long it makes them wait."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.bench.log import LogConversation, load_jsonl
+from bot.bench.replay import ReplayParams, ReplayResult, replay
+from bot.bench.virtual_loop import VirtualTimeLoop
+
+DEFAULT_POLICIES = ["immediate", "fixed:1.5", "fixed:2", "fixed:3", "fixed:10", "typing", "adaptive"]
+
+
+@dataclass
+class PolicyFigures:
+    """The benchmark's metrics for one policy."""
+
+    talk_over: float
+    decision_p50: float
+    decision_p90: float
+    first_part_p50: float
+    calls_per_turn: float
+    wasted_per_turn: float
+    crossed: int
+    turns: int
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank quantile (nan for no values)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summarise(results: list[ReplayResult]) -> PolicyFigures:
+    """Aggregate replays into the benchmark's figures."""
+    turns = [t for r in results for t in r.turns]
+    n = max(1, len(turns))
+    decisions = [t.decision_delay for t in turns if t.decision_delay is not None]
+    firsts = [t.first_part_delay for t in turns if t.first_part_delay is not None]
+    return PolicyFigures(
+        talk_over=sum(t.talked_over for t in turns) / n,
+        decision_p50=quantile(decisions, 0.5),
+        decision_p90=quantile(decisions, 0.9),
+        first_part_p50=quantile(firsts, 0.5),
+        calls_per_turn=sum(r.generations for r in results) / n,
+        wasted_per_turn=sum(r.wasted for r in results) / n,
+        crossed=sum(r.crossed for r in results),
+        turns=len(turns),
+    )
+
+
+async def _run_policy(convs: list[LogConversation], policy: str, params: ReplayParams) -> PolicyFigures:
+    results = []
+    for conv in convs:
+        for human in conv.authors:
+            results.append(await replay(conv, human, policy, params))
+    return summarise(results)
+
+
+def run_bench(convs: list[LogConversation], policies: list[str], params: ReplayParams) -> dict[str, PolicyFigures]:
+    """Replay every conversation under every policy on a virtual-time loop."""
+    loop = VirtualTimeLoop()
+    try:
+        return {p: loop.run_until_complete(_run_policy(convs, p, params)) for p in policies}
+    finally:
+        loop.close()
+
+
+def load_source(source: str, split: str) -> list[LogConversation]:
+    """`chitchat` (the held-out split by default) or a JSONL file of messages."""
+    if source != "chitchat":
+        return load_jsonl(source)
+    from bot.bench.chitchat import load_chitchat, split_conversations
+
+    train, test = split_conversations(load_chitchat())
+    return {"test": test, "train": train, "all": train + test}[split]
+
+
+def format_table(figures: dict[str, PolicyFigures], baseline: str = "fixed:3") -> str:
+    """A plain-text table of the figures, talk-over also relative to the fixed 3 s baseline."""
+    base = figures.get(baseline)
+    head = f"{'policy':<12}{'talk-over':>10}{'vs fixed:3':>11}{'decision p50':>13}{'p90':>7}" \
+           f"{'first part p50':>15}{'calls/turn':>11}{'wasted/turn':>12}{'crossed':>8}"
+    rows = [head]
+    for name, f in figures.items():
+        rel = f"{f.talk_over / base.talk_over:>10.0%}" if base and base.talk_over else f"{'':>10}"
+        rows.append(f"{name:<12}{f.talk_over:>10.1%} {rel}{f.decision_p50:>12.2f}s{f.decision_p90:>6.1f}s"
+                    f"{f.first_part_p50:>14.2f}s{f.calls_per_turn:>11.3f}{f.wasted_per_turn:>12.3f}{f.crossed:>8d}")
+    return "\n".join(rows)
+
+
+def to_json(figures: dict[str, PolicyFigures], signals: str) -> dict[str, Any]:
+    """The `--json` document."""
+    turns = next(iter(figures.values())).turns if figures else 0
+    policies = {
+        name: {"talk_over": f.talk_over, "decision_p50": f.decision_p50, "decision_p90": f.decision_p90,
+               "first_part_p50": f.first_part_p50, "calls_per_turn": f.calls_per_turn,
+               "wasted_per_turn": f.wasted_per_turn, "crossed": f.crossed}
+        for name, f in figures.items()
+    }
+    return {"policies": policies, "turns": turns, "signals": signals}
+
+
+def plot(figures: dict[str, PolicyFigures], out: Path, title: str) -> None:
+    """Talk-over against median decision delay for every policy (needs the `plot` extra)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name, f in figures.items():
+        ax.scatter(f.decision_p50, 100 * f.talk_over, s=40)
+        ax.annotate(name, (f.decision_p50, 100 * f.talk_over), textcoords="offset points", xytext=(5, 4))
+    ax.set_xlabel("median decision delay (s)")
+    ax.set_ylabel("talk-over rate (% of human turns)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `textbot bench turns`."""
+    parser.add_argument("--data", default="chitchat", help="chitchat, or a JSONL file of messages")
+    parser.add_argument("--split", default="test", choices=["test", "train", "all"], help="chitchat split")
+    parser.add_argument("--policy", action="append", help="turn policy (repeatable); default: all baselines")
+    parser.add_argument("--signals", default="text", choices=["text", "typing"])
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--plot", type=Path, help="write a PNG plot here (needs matplotlib)")
+    parser.add_argument("--limit", type=int, help="only the first N conversations")
+    parser.add_argument("--llm-latency", type=float, default=ReplayParams.llm_latency)
+    parser.add_argument("--reply-chars", type=int, default=ReplayParams.reply_chars)
+    parser.add_argument("--human-wpm", type=float, default=ReplayParams.human_wpm)
+    parser.add_argument("--interrupt", default=ReplayParams.interrupt)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the benchmark and print (and optionally save) its figures."""
+    convs = load_source(args.data, args.split)[: args.limit]
+    params = ReplayParams(llm_latency=args.llm_latency, reply_chars=args.reply_chars, signals=args.signals,
+                          human_wpm=args.human_wpm, interrupt=args.interrupt)
+    policies = args.policy or DEFAULT_POLICIES
+    started = time.process_time()
+    figures = run_bench(convs, policies, params)
+    print(f"{len(convs)} conversations, {next(iter(figures.values())).turns} human turns, signals={args.signals}, "
+          f"stand-in LLM {params.llm_latency}s / {params.reply_chars} chars in {params.reply_parts} parts")
+    print(format_table(figures))
+    print(f"replayed in {time.process_time() - started:.1f} s of CPU")
+    if args.json:
+        args.json.write_text(json.dumps(to_json(figures, args.signals), indent=2))
+    if args.plot:
+        plot(figures, args.plot, f"turn-taking on {args.data} ({args.signals} signals)")
+    return 0
