@@ -23,7 +23,9 @@ def test_replying_at_once_talks_over_a_burst_and_waiting_does_not() -> None:
     assert figures["immediate"].talk_over > 0, "an instant reply lands inside Ann's 15 s pause"
     assert figures["fixed:10"].talk_over == 0
     assert figures["fixed:10"].decision_p50 == 10.0
-    assert figures["fixed:10"].calls_per_turn == 1.0
+    # the 10 s wait began a reply that Ann's second message made stale: revised, never sent
+    assert figures["fixed:10"].calls_per_turn == 4 / 3
+    assert figures["fixed:10"].wasted_per_turn == 1 / 3
     assert all(f.crossed == 0 for f in figures.values()), "revise never sends a stale part"
 
 

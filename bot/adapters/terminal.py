@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -58,10 +59,11 @@ async def read_lines(engine: Engine, source: TextIO = sys.stdin) -> None:
     """Feed each line typed in the terminal to the engine until end of input."""
     loop = asyncio.get_running_loop()
     me = Author("you", "you")
+    run = uuid.uuid4().hex[:8]  # message ids unique across runs: a stored chat never takes a new line for an old one
     count = 0
     while True:
         line = await loop.run_in_executor(None, source.readline)
         if not line:
             return
         count += 1
-        await engine.receive(HumanMessage(KEY, f"l{count}", me, line.rstrip("\n")))
+        await engine.receive(HumanMessage(KEY, f"{run}-{count}", me, line.rstrip("\n")))

@@ -85,6 +85,10 @@ class ConversationActor:
         self._enqueue(event, done)
         return done
 
+    def wake(self) -> None:
+        """Restore from the store if not yet done and act on what is unanswered (used after a restart)."""
+        self._enqueue(_Tick())
+
     def _enqueue(self, item: Event | _Tick | _JobEnded, done: asyncio.Future[None] | None = None) -> None:
         self.inbox.append((item, done))
         if self.task is None or self.task.done():

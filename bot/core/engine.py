@@ -29,6 +29,10 @@ class Engine:
                 self._reaper = asyncio.create_task(self._reap_idle(), name="engine:reaper")
         return actor
 
+    def wake(self, key: ConversationKey) -> None:
+        """Bring `key`'s conversation back from the store now, so what it left unanswered is answered."""
+        self.actor(key).wake()
+
     def submit(self, event: Event) -> asyncio.Future[None]:
         """Hand an event to its conversation; the future resolves once it is stored and received."""
         if event.at is None:
