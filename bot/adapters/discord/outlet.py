@@ -1,0 +1,107 @@
+"""Engine intents out: the bot's parts as Discord messages, "typing…" through the REST endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+import discord
+
+from bot.adapters.discord.inbound import PLATFORM, channel_id
+from bot.core.clock import Clock
+from bot.core.events import ConversationKey
+
+LIMIT = 2000
+INTERACTION = "interaction:"  # a reply_to naming a slash command waiting for its answer
+# The bot may ping the person it answers, never a whole server or role.
+MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=True)
+
+
+def fit(text: str, limit: int = LIMIT) -> list[str]:
+    """The text as messages of at most `limit` characters, cut at a space where there is one."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 1, limit + 1)
+        cut = cut if cut > 0 else limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text or not pieces else pieces
+
+
+async def _post(
+    channel: discord.PartialMessageable, text: str, reference: discord.MessageReference | None
+) -> discord.Message:
+    # discord.py retries a 429 or 5xx itself, resending the same nonce with enforce_nonce set, so
+    # Discord drops a repeat: a part is never posted twice, and the channel lock keeps the order.
+    if reference is None:
+        return await channel.send(text, allowed_mentions=MENTIONS)
+    return await channel.send(text, reference=reference, allowed_mentions=MENTIONS)
+
+
+class DiscordOutlet:
+    """Sends parts and typing to Discord; one channel's sends go out strictly in order."""
+
+    platform = PLATFORM
+    limit = LIMIT
+    typing_ttl = 10.0
+    has_typing_signal = True
+
+    def __init__(self, client: discord.Client, clock: Clock) -> None:
+        self._client = client
+        self._clock = clock
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._interactions: dict[str, discord.Interaction[Any]] = {}
+
+    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+        """Post `text` (as a reply to `reply_to` when that is not the channel's newest message)."""
+        if reply_to is not None and reply_to.startswith(INTERACTION):
+            return await self._answer(reply_to, text)
+        channel = self._client.get_partial_messageable(channel_id(key))
+        reference = self._reference(channel, reply_to)
+        async with self._lock(channel.id), self._clock.hold():
+            for piece in fit(text, self.limit):
+                sent = await _post(channel, piece, reference)
+                reference = None
+        return str(sent.id)
+
+    async def typing(self, key: ConversationKey) -> None:
+        """Show "typing…" for about ten seconds."""
+        async with self._clock.hold():
+            await self._client.get_partial_messageable(channel_id(key)).typing()
+
+    async def stop_typing(self, key: ConversationKey) -> None:
+        """Discord cannot hide "typing…": it lapses by itself, or when the message arrives."""
+
+    def await_answer(self, interaction: discord.Interaction[Any]) -> str:
+        """Register a deferred slash command; its answer is sent with the returned reply_to."""
+        token = f"{INTERACTION}{interaction.id}"
+        self._interactions[token] = interaction
+        return token
+
+    def unanswered(self, token: str) -> discord.Interaction[Any] | None:
+        """Forget a registered slash command; returns it if no answer was sent."""
+        return self._interactions.pop(token, None)
+
+    async def _answer(self, token: str, text: str) -> str:
+        interaction = self._interactions.pop(token, None)
+        if interaction is None:
+            raise LookupError(f"no slash command waits for {token}")
+        async with self._clock.hold():
+            message = await interaction.edit_original_response(content=fit(text, self.limit)[0])
+        return str(message.id)
+
+    def _reference(self, channel: discord.PartialMessageable, reply_to: str | None) -> discord.MessageReference | None:
+        # Quoting the newest message in a channel is noise; quote only when others spoke since.
+        if reply_to is None:
+            return None
+        cached = self._client.get_channel(channel.id)
+        if str(getattr(cached, "last_message_id", None)) == reply_to:
+            return None
+        return channel.get_partial_message(int(reply_to)).to_reference(fail_if_not_exists=False)
+
+    def _lock(self, channel: int) -> asyncio.Lock:
+        lock = self._locks.get(channel)
+        if lock is None:
+            lock = self._locks[channel] = asyncio.Lock()
+        return lock
