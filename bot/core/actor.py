@@ -323,7 +323,9 @@ class ConversationActor:
             self._note_turn(pending)
         ctx = ReplyContext(self.key, self.deps.clock, self.deps.responder, self.deps.outlet, self.deps.store,
                            cfg.pacing(self.deps.rng), self.deps.trace, self._on_delivered)
-        reply_to = pending[-1].msg.message_id if pending and pending[-1].msg.is_group else None
+        # In a group, quote the message that called the bot, not whatever came last.
+        quoted = [p for p in pending if p.msg.addressed] or pending
+        reply_to = quoted[-1].msg.message_id if pending and pending[-1].msg.is_group else None
         self.job = ReplyJob(ctx, request, tuple(p.msg.message_id for p in pending), reply_to)
         self.state.new_since_job = []
         self.job.start(lambda job: self._enqueue(_JobEnded(job)))
