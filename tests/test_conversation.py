@@ -297,3 +297,12 @@ async def test_reset_forgets_the_history(scene_factory: Factory) -> None:
     await chat.says("what was my secret?")
     await chat.until_quiet()
     assert [line.text for line in chat.responder.requests[-1].history] == []
+
+
+async def test_in_a_busy_group_the_reply_quotes_the_message_that_called_the_bot(scene_factory: Factory) -> None:
+    chat = await scene_factory(script=lambda r: ["pepperoni obviously"], overrides={"timing": {"debounce": 2}})
+    called = await chat.says("sunny which pizza?", is_group=True, addressed=True)
+    await chat.says("lol", is_group=True)
+    await chat.until_quiet()
+    assert chat.bot_texts() == ["pepperoni obviously"]
+    assert chat.outlet.sent[0].reply_to == called
