@@ -30,7 +30,9 @@ class Timing:
     def with_overrides(self, overrides: dict[str, Any]) -> Timing:
         """This timing with valid overrides applied (unknown fields are ignored)."""
         known = {f.name for f in fields(self)}
-        clean: dict[str, Any] = {k: (int(v) if k == "max_parts" else float(v)) for k, v in overrides.items() if k in known}
+        clean: dict[str, Any] = {
+            k: (int(v) if k == "max_parts" else float(v)) for k, v in overrides.items() if k in known
+        }
         return replace(self, **clean)
 
 

@@ -1,0 +1,71 @@
+"""PTB handlers: each update becomes one engine event, awaited until the engine has stored it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.ext import Application, CommandHandler, ContextTypes, ExtBot, MessageHandler, filters
+
+from bot.adapters.telegram.admins import AdminCheck
+from bot.adapters.telegram.commands import COMMAND_NAMES, NEEDS_ADMIN_CHECK, command_event, command_name
+from bot.adapters.telegram.translate import Addressing, human_edit, human_message
+from bot.core.engine import Engine
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+TelegramApp = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any], None]
+
+
+class UpdateHandlers:
+    """Translates messages, edits and commands for the engine; no conversation logic lives here."""
+
+    def __init__(self, engine: Engine, admins: AdminCheck, persona_names: tuple[str, ...]) -> None:
+        self._engine = engine
+        self._admins = admins
+        self._names = persona_names
+
+    def install(self, app: TelegramApp) -> None:
+        """Register the handlers (all blocking, so each update is handled before it counts as done)."""
+        new = filters.UpdateType.MESSAGE
+        app.add_handler(CommandHandler(COMMAND_NAMES, self.on_command, filters=new))
+        # Unknown commands get the usage line in DMs; in groups they may be meant for another bot.
+        app.add_handler(MessageHandler(new & filters.COMMAND & filters.ChatType.PRIVATE, self.on_command))
+        app.add_handler(MessageHandler(new & ~filters.COMMAND, self.on_message))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edit))
+        app.add_error_handler(self.on_error)
+
+    def _addressing(self, bot: Bot) -> Addressing:
+        return Addressing(bot.id, bot.username, self._names)
+
+    async def on_message(self, update: Update, context: Context) -> None:
+        """A new message (text, media or both)."""
+        if update.message is None:
+            return
+        event = human_message(update.message, self._addressing(context.bot))
+        if event is not None:
+            await self._engine.receive(event)
+
+    async def on_edit(self, update: Update, context: Context) -> None:
+        """An edited message: the engine decides whether it still matters."""
+        if update.edited_message is None:
+            return
+        event = human_edit(update.edited_message)
+        if event is not None:
+            await self._engine.receive(event)
+
+    async def on_command(self, update: Update, context: Context) -> None:
+        """A command; whether its sender is an admin is asked only for commands that care."""
+        message = update.message
+        if message is None:
+            return
+        is_admin = command_name(message) in NEEDS_ADMIN_CHECK and await self._admins.is_admin(message)
+        event = command_event(message, context.args or (), is_admin)
+        if event is not None:
+            await self._engine.receive(event)
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log a handler failure once, without the update's content."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("handling Telegram update %s failed", update_id, exc_info=context.error)

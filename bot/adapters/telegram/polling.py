@@ -1,0 +1,156 @@
+"""Long polling that confirms an update to Telegram only once the engine has stored it.
+
+How PTB's own Updater confirms: Telegram forgets every update below the `offset` of a getUpdates
+call. `Updater.start_polling` puts a fetched batch on `Application.update_queue` and at once
+long-polls again with offset = last update_id + 1, so a batch is confirmed as soon as it has been
+*fetched*, whether its handlers have run, finished or failed. `concurrent_updates` off and
+`block=True` only serialise the handlers; they do not hold the offset back. A crash between that
+next getUpdates and the handler storing the message would lose the message for good.
+
+What this poller does instead: it hands each update to the Application's update processor itself
+(`ChatOrder`: in order per chat, chats concurrently) and keeps the offset at the oldest update whose
+handler has not finished. The handlers await `engine.receive`, which returns once the message is
+stored, so nothing is confirmed before it is stored. After a crash Telegram sends the unconfirmed
+updates again: the store drops messages it already has, edits are idempotent, and a command that had
+already run may run once more (a second "hi" for /start). A handler that *fails* (the store is
+down) is logged and confirmed anyway: one poisoned update must not stall the bot. Updates still
+in flight at shutdown are given `drain_timeout` seconds, then left unconfirmed for the next run.
+
+The loop paces its own requests in wall time (asyncio), not on the conversation Clock: it is network
+plumbing, and it must keep polling while a test's virtual clock stands still.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import functools
+import logging
+from collections.abc import Sequence
+
+from telegram import Update
+from telegram.error import InvalidToken, RetryAfter, TelegramError
+
+from bot.adapters.telegram.delivery import retry_seconds
+from bot.adapters.telegram.handlers import TelegramApp
+from bot.core.tasks import cancel_and_wait
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ("message", "edited_message")
+REPOLL_PAUSE = 1.0  # seconds; only while every update Telegram returns is already being handled
+MAX_BACKOFF = 30.0
+
+
+class StoredFirstPoller:
+    """getUpdates in a loop; the offset moves past an update only after its handler has finished."""
+
+    def __init__(self, app: TelegramApp, *, timeout: float = 30.0, drain_timeout: float = 10.0) -> None:
+        self._app = app
+        self._timeout = timeout
+        self._drain_timeout = drain_timeout
+        self._offset = 0
+        self._newest = 0
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._unhandled: set[int] = set()  # cancelled at shutdown: never confirmed
+        self._failures = 0
+        self._webhook_cleared = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set; then let in-flight updates finish and confirm them."""
+        stopping = asyncio.create_task(stop.wait(), name="telegram-poll-stop")
+        try:
+            while not stop.is_set():
+                updates = await self._fetch(stopping)
+                if updates is None:
+                    break
+                if not self._dispatch(updates) and self._in_flight:
+                    await self._pause(stopping)
+        finally:
+            await cancel_and_wait(stopping)
+            await self._drain()
+            await self._confirm()
+
+    async def _fetch(self, stopping: asyncio.Task[bool]) -> Sequence[Update] | None:
+        poll = asyncio.create_task(self._poll(), name="telegram-getUpdates")
+        try:
+            await asyncio.wait([poll, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:  # stopped, or this task was cancelled: what the poll would have returned stays unconfirmed
+            if not poll.done():
+                await cancel_and_wait(poll)
+        return None if poll.cancelled() else poll.result()
+
+    async def _poll(self) -> Sequence[Update]:
+        bot = self._app.bot
+        try:
+            if not self._webhook_cleared:  # getUpdates is refused while a webhook is set
+                self._webhook_cleared = await bot.delete_webhook()
+            updates: tuple[Update, ...] = await bot.get_updates(
+                offset=self._offset or None, timeout=dtm.timedelta(seconds=self._timeout),
+                allowed_updates=ALLOWED_UPDATES)
+        except InvalidToken:
+            raise
+        except RetryAfter as exc:
+            await asyncio.sleep(retry_seconds(exc))
+            return ()
+        except TelegramError as exc:
+            await self._back_off(exc)
+            return ()
+        if self._failures:
+            log.info("Telegram is answering getUpdates again")
+        self._failures = 0
+        return updates
+
+    async def _back_off(self, exc: TelegramError) -> None:
+        if not self._failures:
+            log.warning("getUpdates failed (%s: %s); retrying with backoff", type(exc).__name__, exc)
+        self._failures += 1
+        await asyncio.sleep(min(MAX_BACKOFF, 2.0 ** (self._failures - 1)))
+
+    def _dispatch(self, updates: Sequence[Update]) -> bool:
+        fresh = [u for u in updates if u.update_id > self._newest]
+        for update in fresh:
+            self._newest = update.update_id
+            task = asyncio.create_task(self._handle(update), name=f"telegram-update:{update.update_id}")
+            self._in_flight[update.update_id] = task
+            task.add_done_callback(functools.partial(self._finished, update.update_id))
+        self._advance()
+        return bool(fresh)
+
+    async def _handle(self, update: Update) -> None:
+        await self._app.update_processor.process_update(update, self._app.process_update(update))
+
+    def _finished(self, update_id: int, task: asyncio.Task[None]) -> None:
+        del self._in_flight[update_id]
+        if task.cancelled():
+            self._unhandled.add(update_id)
+        elif task.exception() is not None:
+            log.error("update %s was not handled", update_id, exc_info=task.exception())
+        self._advance()
+
+    def _advance(self) -> None:
+        if self._newest:
+            self._offset = min((*self._in_flight, *self._unhandled), default=self._newest + 1)
+
+    async def _pause(self, stopping: asyncio.Task[bool]) -> None:
+        # Telegram returns unconfirmed updates at once, so re-polling now would spin: wait for one to finish.
+        waiting = [*self._in_flight.values(), stopping]
+        await asyncio.wait(waiting, timeout=REPOLL_PAUSE, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _drain(self) -> None:
+        tasks = list(self._in_flight.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=self._drain_timeout)
+        for task in late:
+            log.warning("an update was still being handled at shutdown; Telegram will send it again")
+            await cancel_and_wait(task)
+
+    async def _confirm(self) -> None:
+        if not self._offset:
+            return
+        try:
+            await self._app.bot.get_updates(offset=self._offset, timeout=dtm.timedelta(0), limit=1,
+                                            allowed_updates=ALLOWED_UPDATES)
+        except TelegramError as exc:
+            log.warning("could not confirm handled updates at shutdown (%s); they will be deduplicated",
+                        type(exc).__name__)

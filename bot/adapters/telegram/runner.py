@@ -1,0 +1,110 @@
+"""Runs the bot on Telegram: a PTB Application, the engine behind it, long polling or a webhook.
+
+Long polling (the default) confirms updates only after they are stored; see `polling.py`.
+
+Webhook mode (TELEGRAM_WEBHOOK_URL set) uses PTB's `Updater.start_webhook`. Its HTTP handler answers
+Telegram 200 as soon as the update is on `Application.update_queue`, and Telegram never sends an
+answered update again. So here a window remains: an update accepted but not yet stored (normally
+milliseconds; longer while its chat's lane is busy with a paced reply) is lost if the process dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import ApplicationBuilder
+
+from bot.adapters.telegram.admins import AdminCheck
+from bot.adapters.telegram.commands import publish_commands
+from bot.adapters.telegram.handlers import TelegramApp, UpdateHandlers
+from bot.adapters.telegram.ordering import ChatOrder
+from bot.adapters.telegram.outlet import TelegramOutlet
+from bot.adapters.telegram.polling import ALLOWED_UPDATES, StoredFirstPoller
+from bot.settings import ConfigError, Settings
+from persona import load_persona
+
+if TYPE_CHECKING:
+    from bot.app import Parts
+
+log = logging.getLogger(__name__)
+
+
+def telegram_enabled(settings: Settings) -> bool:
+    """True when TELEGRAM_BOT_TOKEN is set to something (an empty `TELEGRAM_BOT_TOKEN=` line is not)."""
+    return settings.telegram_bot_token is not None and bool(settings.telegram_bot_token.get_secret_value().strip())
+
+
+def build_application(settings: Settings) -> TelegramApp:
+    """A PTB Application talking to `{TELEGRAM_API_BASE_URL}/bot{token}/…`, chats handled concurrently."""
+    if settings.telegram_bot_token is None or not telegram_enabled(settings):
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+    root = settings.telegram_api_base_url.rstrip("/")
+    return (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value().strip())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .concurrent_updates(ChatOrder())
+        .job_queue(None)  # long-horizon jobs belong to the app's scheduler, not PTB's
+        .build()
+    )
+
+
+async def run_telegram(
+    settings: Settings, parts: Parts, stop: asyncio.Event | None = None, *,
+    webhook_listen: str = "0.0.0.0", webhook_port: int = 8443, poll_timeout: float = 30.0,
+) -> None:
+    """Run Telegram until `stop` is set (or this task is cancelled), then shut down cleanly."""
+    from bot.app import build_engine  # the composition root builds engines; imported late so it can import us
+
+    app = build_application(settings)
+    outlet = TelegramOutlet(app.bot, parts.clock)
+    engine = build_engine(parts, outlet)
+    admins = AdminCheck(app.bot, parts.clock, settings.admins())
+    UpdateHandlers(engine, admins, (load_persona(settings.persona).name,)).install(app)
+    await _initialize(app, settings)
+    try:
+        await publish_commands(app.bot, settings.admins())
+        await app.start()
+        try:
+            if settings.telegram_webhook_url:
+                await _serve_webhook(app, settings.telegram_webhook_url, stop, webhook_listen, webhook_port)
+            else:
+                await StoredFirstPoller(app, timeout=poll_timeout).run(stop or asyncio.Event())
+        finally:
+            await app.stop()  # webhook mode: handles what was already accepted
+            await engine.close()
+            await outlet.close()
+    finally:
+        await app.shutdown()
+
+
+async def _initialize(app: TelegramApp, settings: Settings) -> None:
+    try:
+        await app.initialize()  # getMe: learns the bot's id and @username
+    except TelegramError as exc:
+        await app.bot.shutdown()  # close the HTTP clients getMe opened
+        if isinstance(exc, InvalidToken):  # its own message quotes the token: never repeat it
+            raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather") from None
+        detail = str(exc).replace(app.bot.token, "<token>")
+        raise ConfigError(f"cannot reach the Telegram Bot API at {settings.telegram_api_base_url}: {detail}") from None
+    log.info("Telegram: running as @%s", app.bot.username)
+
+
+async def _serve_webhook(app: TelegramApp, url: str, stop: asyncio.Event | None, listen: str, port: int) -> None:
+    updater = app.updater
+    if updater is None:
+        raise ConfigError("webhook mode needs PTB's Updater")
+    await updater.start_webhook(
+        listen=listen, port=port, url_path=urlparse(url).path.lstrip("/"), webhook_url=url,
+        allowed_updates=ALLOWED_UPDATES, secret_token=secrets.token_urlsafe(32),  # Telegram echoes it back
+    )
+    try:
+        await (stop or asyncio.Event()).wait()
+    finally:
+        await updater.stop()
