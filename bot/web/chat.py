@@ -1,0 +1,139 @@
+"""The web chat as a platform: each tab is a conversation; its socket's messages become engine events."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.engine import Engine
+from bot.core.events import Author, Command, ConversationKey, HumanMessage, HumanTyping
+from bot.core.ports import Outlet
+from bot.core.trace import TraceRecorder
+from bot.web.controls import ControlError, choices, control_command, field_specs, settings_snapshot
+from bot.web.outlet import WebOutlet
+from bot.web.rooms import Client, Room, Rooms, bubble, finish_client
+
+EngineFactory = Callable[[Outlet], Engine]
+Json = dict[str, Any]
+PLATFORM = "web"
+TAB_ID = re.compile(r"[A-Za-z0-9_-]{6,64}")
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+HUMAN_TYPING_TTL = 4.0  # the page repeats its typing notice every ~2.5 s while keys are pressed
+TYPING_MIN_GAP = 1.0  # real seconds: a tab's typing notices closer than this add nothing
+COMMANDS = frozenset({"start", "help", "reset", "timing", "persona", "policy"})
+
+
+def conversation_key(tab: str) -> ConversationKey:
+    """The conversation of one browser tab."""
+    return ConversationKey(PLATFORM, tab)
+
+
+def slash_command(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """`/timing set wpm 80` typed in the chat → ("timing", ("set", "wpm", "80")); None for ordinary text."""
+    words = text[1:].split() if text.startswith("/") else []
+    if not words or words[0].lower() not in COMMANDS:
+        return None
+    return words[0].lower(), tuple(words[1:])
+
+
+class WebChat:
+    """The web platform: per-tab rooms, the outlet into them, the engine they feed, and the live trace."""
+
+    def __init__(self, engine_factory: EngineFactory) -> None:
+        self.rooms = Rooms()
+        self.outlet = WebOutlet(self.rooms)
+        self.engine = engine_factory(self.outlet)
+        self.recorder = self._attach_trace()
+        self._typing_at: dict[ConversationKey, float] = {}
+
+    def _attach_trace(self) -> TraceRecorder:
+        deps = self.engine.deps
+        previous = deps.trace
+        if isinstance(previous, TraceRecorder):
+            recorder = previous
+        else:
+            recorder = TraceRecorder(deps.store)
+            recorder.listeners.append(lambda key, e: previous(key, e.kind, e.at, **e.data))
+        recorder.listeners.append(self.rooms.on_trace)
+        deps.trace = recorder
+        return recorder
+
+    async def join(self, tab: str, client: Client) -> Room:
+        """Open the tab's room for a new socket and send it everything the page needs to draw."""
+        room = await self.rooms.open(conversation_key(tab), self.engine.deps.store)
+        room.clients.add(client)
+        client.start()
+        settings = await settings_snapshot(self.engine, room.key)
+        client.push({
+            "type": "welcome", "tab": tab, "persona": settings["persona"], "transcript": room.transcript,
+            "typing": room.typing, "svg": room.svg, "fields": field_specs(), "choices": choices(),
+            "settings": settings, "limit": self.outlet.limit,
+        })
+        return room
+
+    async def leave(self, room: Room, client: Client) -> None:
+        """A socket closed."""
+        await finish_client(room, client)
+
+    async def handle(self, room: Room, client: Client, raw: str) -> None:
+        """One message from a tab: a chat message, a typing notice, or a control change."""
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            client.push({"type": "notice", "ok": False, "field": "", "text": "the page sent something unreadable"})
+            return
+        kind = message.get("type")
+        if kind == "message":
+            await self._message(room, client, message)
+        elif kind == "typing":
+            await self._typing(room)
+        else:
+            await self._control(room, client, message)
+
+    async def _message(self, room: Room, client: Client, message: Json) -> None:
+        message_id, text = str(message.get("id", "")), str(message.get("text", "")).strip()
+        if not MESSAGE_ID.fullmatch(message_id) or not text or len(text) > self.outlet.limit:
+            client.push({"type": "notice", "ok": False, "field": "", "text": "message not sent: empty or too long"})
+            return
+        author = Author(room.key.chat, "you")
+        if not room.has_message(message_id):
+            item = bubble("human", text, message_id)
+            room.transcript.append(item)
+            for other in room.clients - {client}:
+                other.push(item)
+        command = slash_command(text)
+        if command is not None:
+            await self.engine.receive(Command(room.key, author, command[0], command[1], is_admin=True))
+            room.broadcast(await settings_snapshot(self.engine, room.key))  # the controls show what it changed
+        else:
+            await self.engine.receive(HumanMessage(room.key, message_id, author, text))
+        self._typing_at.pop(room.key, None)
+        client.push({"type": "ack", "id": message_id})
+
+    async def _typing(self, room: Room) -> None:
+        now = time.monotonic()
+        if now - self._typing_at.get(room.key, -TYPING_MIN_GAP) < TYPING_MIN_GAP:
+            return
+        self._typing_at[room.key] = now
+        await self.engine.receive(HumanTyping(room.key, Author(room.key.chat, "you"), HUMAN_TYPING_TTL))
+
+    async def _control(self, room: Room, client: Client, message: Json) -> None:
+        try:
+            command = control_command(message, room.key, Author(room.key.chat, "you"))
+        except ControlError as exc:
+            client.push({"type": "notice", "ok": False, "field": exc.field, "text": str(exc)})
+            return
+        await self.engine.receive(command)
+        room.broadcast(await settings_snapshot(self.engine, room.key))
+
+    async def close(self) -> None:
+        """Stop the engine, the rooms' writers and redraws, and save the trace still buffered."""
+        await self.engine.close()
+        await self.rooms.close()
+        if self.recorder.persist:
+            await self.recorder.flush()

@@ -1,0 +1,52 @@
+"""The Outlet for browser tabs: the bot's messages become bubbles, its typing a "typing…" bubble."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+
+from bot.core.events import ConversationKey
+from bot.web.rooms import Rooms, bubble
+
+# A command sent from the page's controls carries this prefix as its reply_to, so its answer is shown
+# next to the control (a notice) instead of as a chat bubble; the rest names the control.
+CONTROL_REPLY = "web-control:"
+
+
+class WebOutlet:
+    """Pushes bubbles and typing on/off to every socket of a tab's room; a closed tab still 'receives'."""
+
+    platform: str = "web"
+    limit: int = 4096
+    typing_ttl: float = 5.0
+    has_typing_signal: bool = True
+
+    def __init__(self, rooms: Rooms) -> None:
+        self.rooms = rooms
+        self._ids = itertools.count(1)
+        self._run = secrets.token_hex(3)  # ids stay unique across restarts of the bot
+
+    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+        """Show one bot message (or, for a control's command, a notice by that control)."""
+        room = self.rooms.room(key)
+        message_id = f"b{self._run}-{next(self._ids)}"
+        if reply_to is not None and reply_to.startswith(CONTROL_REPLY):
+            room.broadcast({"type": "notice", "ok": True, "field": reply_to[len(CONTROL_REPLY):], "text": text})
+            return message_id
+        room.typing = False
+        item = bubble("bot", text, message_id)
+        room.transcript.append(item)
+        room.broadcast(item)
+        return message_id
+
+    async def typing(self, key: ConversationKey) -> None:
+        """Show "typing…" in the tab; the page lets it lapse if no refresh or stop arrives."""
+        room = self.rooms.room(key)
+        room.typing = True
+        room.broadcast({"type": "typing", "on": True, "ttl": self.typing_ttl})
+
+    async def stop_typing(self, key: ConversationKey) -> None:
+        """Hide "typing…"."""
+        room = self.rooms.room(key)
+        room.typing = False
+        room.broadcast({"type": "typing", "on": False})
