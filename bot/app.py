@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 
@@ -18,6 +20,7 @@ from bot.core.ports import Outlet, Responder, Store
 from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
 from bot.logs import setup_logging
 from bot.settings import Settings
+from bot.web import serve_web
 from persona import load_persona
 
 log = logging.getLogger(__name__)
@@ -77,10 +80,22 @@ async def run_terminal_chat(settings: Settings) -> None:
 
 
 async def run(settings: Settings) -> None:
-    """Every platform whose token is set; with none set, the local chat."""
+    """Every platform whose token is set; with none set, the local web chat."""
     setup_logging(settings)
+    parts = build_parts(settings)
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
-        log.info("no platform token set: starting the local chat")
-        await run_terminal_chat(settings)
+        log.info("no platform token set: starting the local web chat")
+        await serve_web(settings, parts)
         return
-    raise NotImplementedError("platform adapters are not wired yet")
+    platforms: list[Coroutine[Any, Any, None]] = []
+    # Adapters import late: they import build_engine from this module.
+    if settings.telegram_bot_token is not None:
+        from bot.adapters.telegram import run_telegram
+
+        platforms.append(run_telegram(settings, parts))
+    if settings.discord_bot_token is not None:
+        from bot.adapters.discord import run_discord
+
+        platforms.append(run_discord(settings, parts, None))
+    # gather, not a TaskGroup: a ConfigError must reach the CLI as itself, not in an ExceptionGroup
+    await asyncio.gather(*platforms)

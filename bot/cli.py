@@ -39,12 +39,25 @@ def _bench_turns(args: argparse.Namespace) -> int:
     return turns_main(args)
 
 
+def _timeline(args: argparse.Namespace) -> int:
+    from bot.timeline_cli import timeline_command
+
+    return timeline_command(args.platform, args.chat, args.thread, args.out, Settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand and its options."""
     parser = argparse.ArgumentParser(prog="textbot", description="A chat bot that texts like a person.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run every platform whose token is set (none: the local chat)").set_defaults(func=_run)
+    run = sub.add_parser("run", help="run every platform whose token is set (none: the local web chat)")
+    run.set_defaults(func=_run)
     sub.add_parser("chat", help="text the bot from this terminal").set_defaults(func=_chat)
+    tl = sub.add_parser("timeline", help="draw a stored conversation's timeline as an SVG file")
+    tl.add_argument("--platform", required=True, help="telegram, discord or web")
+    tl.add_argument("--chat", required=True, help="the chat's id on that platform")
+    tl.add_argument("--thread", default="", help="the thread or topic id, if any")
+    tl.add_argument("--out", default="timeline.svg", help="where to write the SVG")
+    tl.set_defaults(func=_timeline)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
     eng = bench.add_parser("engine", help="engine throughput, scheduling lateness and memory")
     eng.add_argument("--conversations", type=int, nargs="+", default=[1000, 10000])

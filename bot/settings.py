@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     web_token: SecretStr | None = None
 
     log_level: str = "INFO"
+
+    @field_validator(
+        "openai_base_url", "openai_api_key", "llm_model", "telegram_bot_token", "telegram_webhook_url",
+        "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "web_token", mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty `NAME=` line in .env means "not set", as in .env.example."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     def require_llm(self) -> None:
         """Raise ConfigError naming the first LLM variable that is not set."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
 # Installs (when missing) what the test suite needs outside Python. Idempotent; safe to run often.
 set -euo pipefail
-echo "test services: nothing extra needed yet"
+cd "$(dirname "$0")/.."
+bash scripts/install-chromium.sh
