@@ -13,7 +13,7 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, Command, ConversationKey, HumanDelete, HumanEdit, HumanMessage, HumanTyping
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, ResponderFailed, Say
+from bot.core.ports import Intent, ReplyRequest, ResponderFailed, Say, always_wanted
 from persona import load_persona
 
 
@@ -40,7 +40,9 @@ class RecordingOutlet:
     typing_at: list[float] = field(default_factory=list)
     typing_stopped_at: list[float] = field(default_factory=list)
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
         """Record a delivered message."""
         self.sent.append(Sent(self.clock.now(), text, reply_to, key))
         return f"m{len(self.sent)}"

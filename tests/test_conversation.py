@@ -306,3 +306,34 @@ async def test_in_a_busy_group_the_reply_quotes_the_message_that_called_the_bot(
     await chat.until_quiet()
     assert chat.bot_texts() == ["pepperoni obviously"]
     assert chat.outlet.sent[0].reply_to == called
+
+
+async def test_a_part_queued_by_the_platform_is_withdrawn_when_the_human_writes(scene_factory: Factory) -> None:
+    import asyncio
+
+    from bot.core.ports import PartWithdrawn
+
+    chat = await scene_factory(script=lambda r: ["one", "two"] if unanswered_texts(r) == ["hi"] else ["new answer"],
+                               overrides={"timing": {"debounce": 1}})
+    outlet = chat.outlet
+    plain_send = outlet.send
+    gate = asyncio.Event()
+
+    async def slow_platform(key, text, reply_to, still_wanted=lambda: True):  # type: ignore[no-untyped-def]
+        if text == "two":
+            await gate.wait()  # the platform's rate limit makes this part wait its turn
+            if not still_wanted():
+                raise PartWithdrawn(text)
+        return await plain_send(key, text, reply_to)
+
+    outlet.send = slow_platform  # type: ignore[method-assign]
+    await chat.says("hi")
+    await chat.clock.run_until(lambda: len(outlet.sent) == 1)
+    await chat.waits(3)  # "two" is typed and waiting in the platform's queue
+    says = asyncio.create_task(chat.says("wait, new topic"))
+    await asyncio.sleep(0)
+    gate.set()
+    await says
+    await chat.until_quiet()
+    assert chat.bot_texts() == ["one", "new answer"]
+    assert "two" in chat.cancelled()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.core.clock import Clock
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, HumanMessage
+from bot.core.ports import always_wanted
 
 KEY = ConversationKey("terminal", "local")
 
@@ -29,7 +31,9 @@ class TerminalOutlet:
     _shown: bool = False
     _count: int = 0
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
         """Print one message on its own line."""
         self._clear()
         self._count += 1

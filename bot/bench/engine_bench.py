@@ -13,7 +13,7 @@ import random
 import statistics
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, HumanMessage
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, Say
+from bot.core.ports import Intent, ReplyRequest, Say, always_wanted
 from persona import load_persona
 
 WORDS = ["hey", "so", "what do you think?", "lol", "and then", "ok but", "wait really?", "idk"]
@@ -38,7 +38,9 @@ class CountingOutlet:
     has_typing_signal: bool = False
     sent: int = 0
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
         """Count a message."""
         self.sent += 1
         return str(self.sent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, Event, HumanMessage, HumanTyping
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, Say
+from bot.core.ports import Intent, ReplyRequest, Say, always_wanted
 from persona import load_persona
 
 CHARS_PER_WORD = 5.0
@@ -92,7 +92,9 @@ class _Outlet:
     typing_ttl: float = 10.0
     has_typing_signal: bool = False
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
         return "b"
 
     async def typing(self, key: ConversationKey) -> None:

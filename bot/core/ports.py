@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.core.events import ConversationKey, HumanMessage
 from policies.view import Rhythm
+
+
+def always_wanted() -> bool:
+    """The default `still_wanted`: nothing withdraws the part."""
+    return True
+
+
+class PartWithdrawn(Exception):
+    """The part was withdrawn while it waited to go out (pacing, a rate limit): nothing was sent."""
 
 
 class Outlet(Protocol):
@@ -18,8 +27,14 @@ class Outlet(Protocol):
     typing_ttl: float
     has_typing_signal: bool
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
-        """Deliver one message; return the platform's id for it. Raise only if it was not sent."""
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
+        """Deliver one message; return the platform's id for it. Raise only if it was not sent.
+
+        An outlet that makes a part wait (per-chat pacing, a flood wait) asks `still_wanted()` right
+        before the request goes on the wire and raises PartWithdrawn if it says no.
+        """
         ...
 
     async def typing(self, key: ConversationKey) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.core.clock import Clock
 from bot.core.events import ConversationKey
-from bot.core.ports import Outlet, ReplyRequest, Responder, ResponderFailed, Say, Store, Tracer
+from bot.core.ports import Outlet, PartWithdrawn, ReplyRequest, Responder, ResponderFailed, Say, Store, Tracer
 from bot.core.tasks import cancel_and_wait
 from bot.core.typing_indicator import TypingIndicator
 from bot.pacing import Pacing
@@ -61,7 +61,7 @@ class ReplyJob:
         self._gate = asyncio.Event()
         self._gate.set()
         self._queue: asyncio.Queue[Say | _End] = asyncio.Queue()
-        self._sending: asyncio.Task[None] | None = None
+        self._sending: asyncio.Task[bool] | None = None
         self._typing_text: str | None = None
         self._generation: asyncio.Task[None] | None = None
         self.task: asyncio.Task[None] | None = None
@@ -141,28 +141,37 @@ class ReplyJob:
         async with TypingIndicator(ctx.outlet, ctx.key, ctx.clock):
             await ctx.clock.sleep(ctx.pacing.typing_time(text))
         ctx.trace(ctx.key, "typing_stop", ctx.clock.now())
-        await self._gate.wait()
-        # Checked and sent in one step of the event loop: no human message can slip in between.
-        self._typing_text = None
-        self._sending = asyncio.create_task(self._send(text, self.reply_to if first else None))
-        await asyncio.shield(self._sending)
+        while True:
+            await self._gate.wait()
+            # Checked and sent in one step of the event loop: no human message can slip in between.
+            self._sending = asyncio.create_task(self._send(text, self.reply_to if first else None))
+            if await asyncio.shield(self._sending):
+                return
+            # Withdrawn while the outlet made it wait: hold it until the gate opens again.
 
-    async def _send(self, text: str, reply_to: str | None) -> None:
+    async def _send(self, text: str, reply_to: str | None) -> bool:
+        """Send one part; True once delivered, False if it was withdrawn before going on the wire."""
         ctx = self.ctx
         part_id = f"p{next(_part_ids)}"
         await ctx.store.plan_part(ctx.key, part_id, text, ctx.clock.now())
         try:
-            platform_id = await ctx.outlet.send(ctx.key, text, reply_to)
+            platform_id = await ctx.outlet.send(ctx.key, text, reply_to, still_wanted=self._gate.is_set)
+        except PartWithdrawn:
+            await ctx.store.part_cancelled(ctx.key, part_id, "withdrawn while queued")
+            return False
         except Exception as exc:
             log.warning("could not send a part to %s: %s", ctx.key, type(exc).__name__)
             await ctx.store.part_cancelled(ctx.key, part_id, "send failed")
             ctx.trace(ctx.key, "part_cancelled", ctx.clock.now(), text=text, reason="send failed")
+            self._typing_text = None
             raise
+        self._typing_text = None
         now = ctx.clock.now()
         self.outcome.delivered.append(text)
         ctx.trace(ctx.key, "part_sent", now, text=text, covers=list(self.covers))
         await ctx.on_delivered(self, text, now)  # the messages it answers go into history first
         await ctx.store.part_sent(ctx.key, part_id, platform_id, now)
+        return True
 
     async def _cancel_unsent(self) -> None:
         ctx = self.ctx

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Callable
 
 from bot.core.events import ConversationKey
+from bot.core.ports import always_wanted
 from bot.web.rooms import Rooms, bubble
 
 # A command sent from the page's controls carries this prefix as its reply_to, so its answer is shown
@@ -26,7 +28,9 @@ class WebOutlet:
         self._ids = itertools.count(1)
         self._run = secrets.token_hex(3)  # ids stay unique across restarts of the bot
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
         """Show one bot message (or, for a control's command, a notice by that control)."""
         room = self.rooms.room(key)
         message_id = f"b{self._run}-{next(self._ids)}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -11,6 +12,7 @@ import discord
 from bot.adapters.discord.inbound import PLATFORM, channel_id
 from bot.core.clock import Clock
 from bot.core.events import ConversationKey
+from bot.core.ports import PartWithdrawn, always_wanted
 
 LIMIT = 2000
 INTERACTION = "interaction:"  # a reply_to naming a slash command waiting for its answer
@@ -53,13 +55,17 @@ class DiscordOutlet:
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._interactions: dict[str, discord.Interaction[Any]] = {}
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
         """Post `text` (as a reply to `reply_to` when that is not the channel's newest message)."""
         if reply_to is not None and reply_to.startswith(INTERACTION):
             return await self._answer(reply_to, text)
         channel = self._client.get_partial_messageable(channel_id(key))
         reference = self._reference(channel, reply_to)
         async with self._lock(channel.id), self._clock.hold():
+            if not still_wanted():
+                raise PartWithdrawn(text)
             for piece in fit(text, self.limit):
                 sent = await _post(channel, piece, reference)
                 reference = None

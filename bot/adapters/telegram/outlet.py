@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
@@ -15,6 +16,7 @@ from bot.adapters.telegram.pacing import ChatLanes
 from bot.adapters.telegram.translate import PLATFORM
 from bot.core.clock import Clock
 from bot.core.events import ConversationKey
+from bot.core.ports import PartWithdrawn, always_wanted
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +45,20 @@ class TelegramOutlet:
         self._lanes = ChatLanes(clock)
         self._typing: dict[ConversationKey, asyncio.Task[None]] = {}
 
-    async def send(self, key: ConversationKey, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
+    ) -> str:
         """Queue one message in its chat's lane; return its Telegram message id once delivered."""
         lane = self._lanes.get(key.chat)
+
+        async def call() -> Message:
+            if not still_wanted():  # withdrawn while it waited its turn: never put it on the wire
+                raise PartWithdrawn(text)
+            return await self._send_message(key, text, reply_to)
+
         async with lane.lock:
             await self._typing_landed(key)
-            message = await send_at_most_once(
-                self._clock, lane, self._retry, lambda: self._send_message(key, text, reply_to))
+            message = await send_at_most_once(self._clock, lane, self._retry, call)
         return str(message.message_id)
 
     async def _send_message(self, key: ConversationKey, text: str, reply_to: str | None) -> Message:
