@@ -70,11 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(turns)
     turns.set_defaults(func=_bench_turns)
+    # Its options are parsed by the trainer itself (main() hands them over): --seed, --out, --json.
+    bench.add_parser("train-turns", help="train the turn-end model on the chitchat train split (needs numpy)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the command; configuration errors are one clear line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["bench", "train-turns"]:
+        from bot.bench.train_turns import main as train_main
+
+        return train_main(argv[2:])
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

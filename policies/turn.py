@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
+from policies.turn_model import TurnEndModel
 from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
+
+REFERENCE_DEBOUNCE = 3.0  # the debounce at which the learned model's waits are used as trained
+TYPING_GRACE_SHARE = 0.5  # with typing signals, the grace after a message is half the debounce
 
 # Endings that promise more is coming: the human is mid-thought.
 _CONTINUES = re.compile(
@@ -76,22 +81,26 @@ def cue_factor(text: str) -> float:
     return 1.0
 
 
-def rhythm_wait(view: ConversationView, default: float) -> float:
-    """A wait that covers most of this person's own pauses inside a burst."""
-    gaps = sorted(view.rhythm.gaps)
-    if len(gaps) < 4:
-        return default
-    p75 = gaps[int(0.75 * (len(gaps) - 1))]
-    # Shrink toward the default while we know little about them.
-    weight = min(1.0, len(gaps) / 20)
-    return weight * min(p75 * 1.2, 4 * default) + (1 - weight) * default
+@lru_cache(maxsize=1)
+def learned_model() -> TurnEndModel:
+    """The shipped turn-end model (loaded once)."""
+    return TurnEndModel.load()
+
+
+def learned_wait(view: ConversationView, threshold: float | None) -> float:
+    """Seconds after the newest message to wait, from the learned model, scaled by the chat's debounce.
+
+    The model was tuned at the reference debounce; an admin's debounce of twice that doubles the wait.
+    """
+    burst = view.burst()
+    wait = learned_model().wait_seconds([m.text for m in burst], [m.at for m in burst], view.rhythm, threshold)
+    return wait * view.timing.debounce / REFERENCE_DEBOUNCE
 
 
 @dataclass(frozen=True)
 class Typing:
-    """Hold while the human is typing; otherwise give a short grace for them to start again."""
+    """Hold while the human is typing; otherwise a debounce-long grace, scaled by how the last message ends."""
 
-    grace: float = 1.5
     name: str = "typing"
 
     def decide(self, view: ConversationView, now: float) -> TurnDecision:
@@ -100,30 +109,31 @@ class Typing:
         if view.human_typing(now):
             assert view.typing_until is not None
             return capped(view, now, WaitUntil(view.typing_until))
-        return capped(view, now, WaitUntil(view.last_at + self.grace * cue_factor(view.pending[-1].text)))
+        grace = view.timing.debounce * TYPING_GRACE_SHARE * cue_factor(view.pending[-1].text)
+        return capped(view, now, WaitUntil(view.last_at + grace))
 
 
 @dataclass(frozen=True)
 class Adaptive:
-    """Text cues and the person's own pause rhythm decide how long to wait; typing holds it too."""
+    """The learned turn-end model (text cues, the burst so far, the person's own rhythm); typing holds it."""
 
+    threshold: float | None = None
     name: str = "adaptive"
 
     def decide(self, view: ConversationView, now: float) -> TurnDecision:
-        """Wait the person's usual in-burst pause, scaled by how the last message ends."""
+        """Wait until the model finds more messages unlikely, or while the human is typing."""
         assert view.last_at is not None
         if view.human_typing(now):
             assert view.typing_until is not None
             return capped(view, now, WaitUntil(view.typing_until))
-        wait = rhythm_wait(view, view.timing.debounce) * cue_factor(view.pending[-1].text)
-        return capped(view, now, WaitUntil(view.last_at + wait))
+        return capped(view, now, WaitUntil(view.last_at + learned_wait(view, self.threshold)))
 
 
 _FACTORIES: dict[str, Callable[[str | None], TurnPolicy]] = {
     "immediate": lambda arg: Immediate(),
     "fixed": lambda arg: Fixed(None if arg is None else float(arg), name="fixed" if arg is None else f"fixed:{arg}"),
     "typing": lambda arg: Typing(),
-    "adaptive": lambda arg: Adaptive(),
+    "adaptive": lambda arg: Adaptive(None if arg is None else float(arg), f"adaptive:{arg}" if arg else "adaptive"),
 }
 
 TURN_POLICIES = tuple(_FACTORIES)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from policies.timing import Timing
+from policies.turn_model import PersonRhythm
+
+# What we know of one person's own pace: their finished turns' lengths and pauses.
+Rhythm = PersonRhythm
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,15 +17,7 @@ class Said:
 
     text: str
     at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Rhythm:
-    """What we know of one person's own pace: gaps inside their bursts and how often they burst."""
-
-    gaps: tuple[float, ...] = ()
-    turns: int = 0
-    multi_turns: int = 0
+    author: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +30,20 @@ class ConversationView:
     has_typing_signal: bool = False
     is_group: bool = False
     addressed: bool = False
-    rhythm: Rhythm = field(default_factory=Rhythm)
+    rhythm: PersonRhythm = field(default_factory=PersonRhythm)
     new_since_reply: tuple[Said, ...] = ()
 
     @property
     def last_at(self) -> float | None:
         """When the newest unanswered message arrived."""
         return self.pending[-1].at if self.pending else None
+
+    def burst(self) -> tuple[Said, ...]:
+        """The newest author's unanswered messages: the burst the turn policy judges."""
+        if not self.pending:
+            return ()
+        author = self.pending[-1].author
+        return tuple(m for m in self.pending if m.author == author)
 
     def human_typing(self, now: float) -> bool:
         """Whether the human is typing right now, as far as the platform tells."""

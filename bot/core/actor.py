@@ -28,7 +28,6 @@ from policies.interrupt import Defer, Finish, Revise
 from policies.view import ConversationView, Ignore, Respond, Rhythm, Said, WaitUntil
 
 log = logging.getLogger(__name__)
-RHYTHM_GAPS_KEPT = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +192,6 @@ class ConversationActor:
             return
         if not await self.deps.store.save_human(msg, now):
             return  # a redelivery of a message we already have
-        self._learn_gap(msg, now)
         pending = _Pending(msg, now)
         self.state.pending.append(pending)
         self.state.typing_until = None  # sending a message ends that typing spell
@@ -347,28 +345,21 @@ class ConversationActor:
         pending = self.state.pending
         author = pending[-1].msg.author.id if pending else ""
         return ConversationView(
-            pending=tuple(Said(p.text(), p.at) for p in pending),
+            pending=tuple(Said(p.text(), p.at, p.msg.author.id) for p in pending),
             timing=self.config().timing,
             typing_until=self.state.typing_until,
             has_typing_signal=self.deps.outlet.has_typing_signal,
             is_group=bool(pending) and pending[-1].msg.is_group,
             addressed=any(p.msg.addressed for p in pending),
             rhythm=self.state.rhythms.get(author, Rhythm()),
-            new_since_reply=tuple(Said(p.text(), p.at) for p in self.state.new_since_job),
+            new_since_reply=tuple(Said(p.text(), p.at, p.msg.author.id) for p in self.state.new_since_job),
         )
 
-    def _learn_gap(self, msg: HumanMessage, now: float) -> None:
-        same = [p for p in self.state.pending if p.msg.author.id == msg.author.id]
-        if not same:
-            return
-        old = self.state.rhythms.get(msg.author.id, Rhythm())
-        gaps = (*old.gaps, now - same[-1].at)[-RHYTHM_GAPS_KEPT:]
-        self.state.rhythms[msg.author.id] = replace(old, gaps=gaps)
-
     def _note_turn(self, pending: list[_Pending]) -> None:
+        """The bot answers now: the newest author's burst is a finished turn to learn their rhythm from."""
         author = pending[-1].msg.author.id
-        old = self.state.rhythms.get(author, Rhythm())
-        new = replace(old, turns=old.turns + 1, multi_turns=old.multi_turns + (len(pending) > 1))
+        times = [p.at for p in pending if p.msg.author.id == author]
+        new = self.state.rhythms.get(author, Rhythm()).observe_turn(times)
         self.state.rhythms[author] = new
         asyncio.get_running_loop().create_task(
             self.deps.store.save_rhythm(self.key, author, new), name=f"rhythm:{self.key}"
