@@ -19,6 +19,7 @@ from bot.core.memory_store import MemoryStore
 from bot.core.ports import Outlet, Responder, Store
 from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
 from bot.logs import setup_logging
+from bot.runtime import tune_gc
 from bot.settings import Settings
 from bot.web import serve_web
 from persona import load_persona
@@ -83,6 +84,7 @@ async def run(settings: Settings) -> None:
     """Every platform whose token is set; with none set, the local web chat."""
     setup_logging(settings)
     parts = build_parts(settings)
+    tune_gc()
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
         log.info("no platform token set: starting the local web chat")
         await serve_web(settings, parts)
