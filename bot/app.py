@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import openai
@@ -15,12 +15,16 @@ from bot.adapters.terminal import TerminalOutlet, read_lines
 from bot.core.clock import Clock, RealClock
 from bot.core.config import EngineDeps
 from bot.core.engine import Engine
-from bot.core.memory_store import MemoryStore
+from bot.core.events import ConversationKey
 from bot.core.ports import Outlet, Responder, Store
+from bot.core.trace import TraceRecorder
 from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
 from bot.logs import setup_logging
 from bot.runtime import tune_gc
 from bot.settings import Settings
+from bot.storage.jobs import JobSettings, LongJobs
+from bot.storage.migrate import upgrade_async
+from bot.storage.sql_store import SqlStore
 from bot.web import serve_web
 from persona import load_persona
 
@@ -35,6 +39,8 @@ class Parts:
     clock: Clock
     responder: Responder
     store: Store
+    jobs: LongJobs | None = None
+    unanswered: list[ConversationKey] = field(default_factory=list)
 
 
 def build_responder(settings: Settings, clock: Clock) -> Responder:
@@ -48,10 +54,31 @@ def build_responder(settings: Settings, clock: Clock) -> Responder:
 
 
 def build_parts(settings: Settings) -> Parts:
-    """Clock, responder and store from settings."""
+    """Clock, responder, the durable store and the long-horizon jobs from settings."""
     settings.require_llm()
     clock = RealClock()
-    return Parts(settings, clock, build_responder(settings, clock), MemoryStore())
+    store = SqlStore.open(settings.database_url)
+    jobs = LongJobs(store, settings.database_url, JobSettings(
+        follow_up_after=settings.follow_up_after_seconds, double_text_after=settings.double_text_after_seconds,
+        misfire_grace=settings.job_misfire_grace_seconds))
+    return Parts(settings, clock, build_responder(settings, clock), store, jobs)
+
+
+async def open_storage(parts: Parts) -> None:
+    """Migrate the database, settle what a crash left behind, start the long-horizon jobs."""
+    if isinstance(parts.store, SqlStore):
+        await upgrade_async(parts.settings.database_url)
+        parts.unanswered = await parts.store.recover()
+    if parts.jobs is not None:
+        await parts.jobs.start()
+
+
+async def close_storage(parts: Parts) -> None:
+    """Stop the jobs (they stay persisted) and release the database."""
+    if parts.jobs is not None:
+        await parts.jobs.shutdown()
+    if isinstance(parts.store, SqlStore):
+        await parts.store.close()
 
 
 def build_engine(parts: Parts, outlet: Outlet) -> Engine:
@@ -61,14 +88,22 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
         clock=parts.clock, responder=parts.responder, outlet=outlet, store=parts.store,
         persona=load_persona(s.persona), scale=s.timing_scale, turn=s.turn_policy,
         interrupt=s.interrupt_policy, group=s.group_policy, failure_reply=s.llm_failure_reply,
-        rng=random.Random(),
+        rng=random.Random(), fresh_seconds=s.late_after_seconds, late_reply=s.late_reply,
+        trace=TraceRecorder(parts.store),  # every platform's timeline is stored for `textbot timeline`
     )
-    return Engine(deps)
+    engine = Engine(deps)
+    if parts.jobs is not None:
+        parts.jobs.connect(outlet.platform, engine.submit)
+    for key in parts.unanswered:  # answered once, now, rather than when the human next writes
+        if key.platform == outlet.platform:
+            engine.wake(key)
+    return engine
 
 
 async def run_terminal_chat(settings: Settings) -> None:
     """Chat with the bot in this terminal until end of input (Ctrl-D)."""
     parts = build_parts(settings)
+    await open_storage(parts)
     persona = load_persona(settings.persona)
     engine = build_engine(parts, TerminalOutlet(parts.clock, persona.name))
     print(f"texting {persona.name} — one message per line, Ctrl-D to quit")
@@ -78,12 +113,21 @@ async def run_terminal_chat(settings: Settings) -> None:
             await asyncio.sleep(0.2)
     finally:
         await engine.close()
+        await close_storage(parts)
 
 
 async def run(settings: Settings) -> None:
     """Every platform whose token is set; with none set, the local web chat."""
     setup_logging(settings)
     parts = build_parts(settings)
+    await open_storage(parts)
+    try:
+        await _run_platforms(settings, parts)
+    finally:
+        await close_storage(parts)
+
+
+async def _run_platforms(settings: Settings, parts: Parts) -> None:
     tune_gc()
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
         log.info("no platform token set: starting the local web chat")

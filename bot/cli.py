@@ -27,6 +27,14 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from bot.storage.migrate import upgrade
+
+    upgrade(Settings().database_url)
+    print("textbot: the database is at the newest schema")
+    return 0
+
+
 def _bench_engine(args: argparse.Namespace) -> int:
     from bot.bench.engine_bench import main as bench_main
 
@@ -58,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--thread", default="", help="the thread or topic id, if any")
     tl.add_argument("--out", default="timeline.svg", help="where to write the SVG")
     tl.set_defaults(func=_timeline)
+    db = sub.add_parser("db", help="the database").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply the migrations (textbot run does too)").set_defaults(func=_db_upgrade)
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
     eng = bench.add_parser("engine", help="engine throughput, scheduling lateness and memory")
     eng.add_argument("--conversations", type=int, nargs="+", default=[1000, 10000])

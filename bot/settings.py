@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     discord_gateway_url: str = "wss://gateway.discord.gg/"
 
     database_url: str = "sqlite:///textbot.db"
+    late_after_seconds: float = 3600.0
+    late_reply: Literal["late", "silent"] = "late"
+    follow_up_after_seconds: float = 20 * 3600.0
+    double_text_after_seconds: float | None = None
+    job_misfire_grace_seconds: float = 6 * 3600.0
 
     persona: str = "sunny"
     timing_scale: float = 1.0
