@@ -54,7 +54,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_base_url", "openai_api_key", "llm_model", "telegram_bot_token", "telegram_webhook_url",
-        "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "web_token", mode="before",
+        "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "web_token",
+        "double_text_after_seconds", mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

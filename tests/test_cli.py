@@ -58,3 +58,14 @@ def test_secrets_are_redacted_from_log_records() -> None:
                                ("123:SECRET",), None)
     RedactSecrets(["123:SECRET"]).filter(record)
     assert record.getMessage() == "GET https://api.telegram.org/bot[redacted]/getMe"
+
+
+def test_env_example_is_a_working_env_file_listing_every_setting() -> None:
+    from bot.settings import Settings
+
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.telegram_bot_token is None and settings.double_text_after_seconds is None
+    listed = {line.split("=", 1)[0].lower() for line in example.read_text().splitlines() if "=" in line
+              and not line.startswith("#")}
+    assert listed == set(Settings.model_fields), "every setting is documented in .env.example, and only those"
