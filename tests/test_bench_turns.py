@@ -51,7 +51,7 @@ def test_the_command_writes_the_documented_json(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     args = argparse.Namespace(data=str(data), split="test", policy=["fixed:3"], signals="typing", json=out,
                               plot=None, limit=None, llm_latency=1.0, reply_chars=60, human_wpm=36.0,
-                              interrupt="revise")
+                              interrupt="revise", persona="sunny", debounce=None)
     assert main(args) == 0
     doc = json.loads(out.read_text())
     assert doc["signals"] == "typing" and doc["turns"] == 3

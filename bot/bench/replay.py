@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.bench.log import LogConversation, LogMessage, group_turns
@@ -20,7 +20,7 @@ from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, Event, HumanMessage, HumanTyping
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import Intent, ReplyRequest, Say, always_wanted
-from persona import load_persona
+from persona import Persona, load_persona
 
 CHARS_PER_WORD = 5.0
 
@@ -37,6 +37,7 @@ class ReplayParams:
     typing_refresh: float = 8.0
     typing_ttl: float = 10.0
     persona: str = "sunny"
+    debounce: float | None = None  # None: the persona's
     interrupt: str = "revise"
     quiet_limit: float = 600.0
 
@@ -147,6 +148,13 @@ def _schedule(msgs: list[LogMessage], key: ConversationKey, params: ReplayParams
     return plan
 
 
+def _persona(params: ReplayParams) -> Persona:
+    persona = load_persona(params.persona)
+    if params.debounce is None:
+        return persona
+    return replace(persona, timing=replace(persona.timing, debounce=params.debounce))
+
+
 async def replay(conv: LogConversation, human: str, policy: str, params: ReplayParams) -> ReplayResult:
     """Play `human`'s side of `conv` against the bot running turn policy `policy`."""
     msgs = [m for m in conv.messages if m.author == human]
@@ -154,7 +162,7 @@ async def replay(conv: LogConversation, human: str, policy: str, params: ReplayP
     outlet = _Outlet(has_typing_signal=params.signals == "typing")
     deps = EngineDeps(
         clock=LoopClock(), responder=StandInModel(params.llm_latency, params.reply_chars, params.reply_parts),
-        outlet=outlet, store=MemoryStore(), persona=load_persona(params.persona), turn=policy,
+        outlet=outlet, store=MemoryStore(), persona=_persona(params), turn=policy,
         interrupt=params.interrupt, rng=random.Random(hash((conv.conv_id, human)) & 0xFFFF), trace=recorder,
     )
     engine = Engine(deps)

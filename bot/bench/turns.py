@@ -142,13 +142,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reply-chars", type=int, default=ReplayParams.reply_chars)
     parser.add_argument("--human-wpm", type=float, default=ReplayParams.human_wpm)
     parser.add_argument("--interrupt", default=ReplayParams.interrupt)
+    parser.add_argument("--persona", default=ReplayParams.persona)
+    parser.add_argument("--debounce", type=float, default=None, help="override the persona's debounce (s)")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark and print (and optionally save) its figures."""
     convs = load_source(args.data, args.split)[: args.limit]
     params = ReplayParams(llm_latency=args.llm_latency, reply_chars=args.reply_chars, signals=args.signals,
-                          human_wpm=args.human_wpm, interrupt=args.interrupt)
+                          human_wpm=args.human_wpm, interrupt=args.interrupt, persona=args.persona,
+                          debounce=args.debounce)
     policies = args.policy or DEFAULT_POLICIES
     started = time.process_time()
     figures = run_bench(convs, policies, params)
