@@ -53,6 +53,12 @@ def _timeline(args: argparse.Namespace) -> int:
     return timeline_command(args.platform, args.chat, args.thread, args.out, Settings())
 
 
+def _config(args: argparse.Namespace) -> int:
+    from bot.config_cli import config_command
+
+    return config_command(Settings(), args.platform, args.chat, args.thread, args.action, args.words)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand and its options."""
     parser = argparse.ArgumentParser(prog="textbot", description="A chat bot that texts like a person.")
@@ -60,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run every platform whose token is set (none: the local web chat)")
     run.set_defaults(func=_run)
     sub.add_parser("chat", help="text the bot from this terminal").set_defaults(func=_chat)
+    cfg = sub.add_parser("config", help="show or change one chat's timing and policies",
+                         usage="textbot config show|set|reset --platform P --chat ID [--thread T] [FIELD VALUE]")
+    cfg.add_argument("action", choices=["show", "set", "reset"])
+    # FIELD VALUE for set (a timing field, persona, turn, interrupt or group) come after the options;
+    # main() collects them, since argparse cannot mix them with a subcommand's options.
+    cfg.add_argument("--platform", required=True, help="telegram, discord or web")
+    cfg.add_argument("--chat", required=True, help="the chat's id on that platform")
+    cfg.add_argument("--thread", default="", help="the thread or topic id, if any")
+    cfg.set_defaults(func=_config)
     tl = sub.add_parser("timeline", help="draw a stored conversation's timeline as an SVG file")
     tl.add_argument("--platform", required=True, help="telegram, discord or web")
     tl.add_argument("--chat", required=True, help="the chat's id on that platform")
@@ -92,7 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.bench.train_turns import main as train_main
 
         return train_main(argv[2:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "config":
+        args.words = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

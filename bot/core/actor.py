@@ -379,7 +379,7 @@ class ConversationActor:
         self._enqueue(_Tick())
 
     async def _on_command(self, cmd: Command) -> None:
-        result: CommandResult = await run_command(self, cmd)
+        result: CommandResult = run_command(self.deps.chat_config, self.state.overrides, cmd)
         if result.forget:
             await self._stop_job("history reset")
             self.state.pending = []

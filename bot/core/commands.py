@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.core.config import ChatConfig
 from bot.core.events import Command
 from persona import available_personas
 from policies.group import GROUP_POLICIES
@@ -12,8 +14,7 @@ from policies.interrupt import INTERRUPT_POLICIES
 from policies.timing import LIMITS, parse_timing_value
 from policies.turn import TURN_POLICIES, turn_policy
 
-if TYPE_CHECKING:
-    from bot.core.actor import ConversationActor
+ConfigFor = Callable[[dict[str, Any]], ChatConfig]
 
 REFUSAL = "sorry, only admins can do that here"
 POLICY_KINDS = {"turn": TURN_POLICIES, "interrupt": INTERRUPT_POLICIES, "group": GROUP_POLICIES}
@@ -32,9 +33,9 @@ class CommandResult:
     forget: bool = False
 
 
-async def run_command(actor: ConversationActor, cmd: Command) -> CommandResult:
-    """Carry out `cmd` for the actor's chat, refusing non-admins where it matters."""
-    persona = actor.config().persona
+def run_command(config_for: ConfigFor, current: dict[str, Any], cmd: Command) -> CommandResult:
+    """Carry out `cmd` for a chat whose overrides are `current`, refusing non-admins where it matters."""
+    persona = config_for(current).persona
     if cmd.name in ("start", "help"):
         return CommandResult(reply=persona.line(cmd.name))
     if cmd.name == "reset":
@@ -45,12 +46,12 @@ async def run_command(actor: ConversationActor, cmd: Command) -> CommandResult:
         return CommandResult(reply=USAGE)
     if not cmd.is_admin:
         return CommandResult(reply=REFUSAL)
-    overrides = _copy(actor.state.overrides)
+    overrides = _copy(current)
     try:
         if cmd.name == "timing":
-            return _timing(actor, cmd.args, overrides)
+            return _timing(config_for(current), cmd.args, overrides)
         if cmd.name == "persona":
-            return _persona(actor, cmd.args, overrides)
+            return _persona(config_for(current), cmd.args, overrides)
         return _policy(cmd.args, overrides)
     except ValueError as exc:
         return CommandResult(reply=str(exc))
@@ -62,9 +63,8 @@ def _copy(overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def show_timing(actor: ConversationActor) -> str:
+def show_timing(cfg: ChatConfig) -> str:
     """The effective timing and policies, each with where it comes from."""
-    cfg = actor.config()
     rows = [f"{name} = {getattr(cfg.timing, name):g} ({cfg.sources[name]})" for name in LIMITS]
     rows.append(f"turn policy = {cfg.turn_policy.name} ({cfg.sources['turn']})")
     rows.append(f"interrupt policy = {cfg.interrupt_policy.name} ({cfg.sources['interrupt']})")
@@ -73,10 +73,10 @@ def show_timing(actor: ConversationActor) -> str:
     return "\n".join(rows)
 
 
-def _timing(actor: ConversationActor, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
+def _timing(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
     action = args[0] if args else "show"
     if action == "show":
-        return CommandResult(reply=show_timing(actor))
+        return CommandResult(reply=show_timing(cfg))
     if action == "reset":
         overrides["timing"] = {}
         return CommandResult(reply="timing back to the persona's defaults", overrides=overrides)
@@ -88,10 +88,10 @@ def _timing(actor: ConversationActor, args: tuple[str, ...], overrides: dict[str
     raise ValueError(f"usage: /timing show | /timing set <field> <value> | /timing reset; fields: {', '.join(LIMITS)}")
 
 
-def _persona(actor: ConversationActor, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
+def _persona(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
     names = available_personas()
     if not args:
-        current = actor.config().persona.name
+        current = cfg.persona.name
         return CommandResult(reply="personas: " + ", ".join(f"{n} (current)" if n == current else n for n in names))
     if args[0] not in names:
         raise ValueError(f"unknown persona {args[0]!r}; choose from {', '.join(names)}")

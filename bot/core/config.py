@@ -61,15 +61,16 @@ class EngineDeps:
 
     def chat_config(self, overrides: dict[str, Any]) -> ChatConfig:
         """Effective settings: chat overrides over engine settings over persona defaults."""
-        return _chat_config(self.persona.name, self.scale, self.turn, self.interrupt, self.group,
-                            self.outlet.has_typing_signal, json.dumps(overrides, sort_keys=True))
+        return effective_config(self.persona.name, self.scale, self.turn, self.interrupt, self.group,
+                                self.outlet.has_typing_signal, json.dumps(overrides, sort_keys=True))
 
 
 @lru_cache(maxsize=1024)
-def _chat_config(
+def effective_config(
     persona_name: str, scale: float, turn: str | None, interrupt: str | None, group: str | None,
     has_typing: bool, overrides_json: str,
 ) -> ChatConfig:
+    """A chat's settings from the bot-wide ones and its overrides (JSON, so the result can be cached)."""
     overrides: dict[str, Any] = json.loads(overrides_json)
     sources: dict[str, str] = {}
     persona = load_persona(overrides.get("persona") or persona_name)
