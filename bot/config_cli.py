@@ -8,7 +8,6 @@ restart; the chat commands take effect at once.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.core.commands import run_command
 from bot.core.config import effective_config
 from bot.core.events import Author, Command, ConversationKey
 from bot.settings import Settings
+from persona import load_persona
 from policies.timing import LIMITS
 
 PLATFORMS_WITH_TYPING = {"discord", "web"}
@@ -52,9 +52,9 @@ async def _config(settings: Settings, key: ConversationKey, action: str, words: 
         current = (await store.load(key)).overrides
 
         def config_for(overrides: dict[str, Any]) -> Any:
-            return effective_config(settings.persona, settings.timing_scale, settings.turn_policy,
+            return effective_config(load_persona(settings.persona), settings.timing_scale, settings.turn_policy,
                                     settings.interrupt_policy, settings.group_policy,
-                                    key.platform in PLATFORMS_WITH_TYPING, json.dumps(overrides, sort_keys=True))
+                                    key.platform in PLATFORMS_WITH_TYPING, overrides)
 
         result = run_command(config_for, current, command)
         print(result.reply)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -78,6 +79,7 @@ def persona_from_dict(data: dict[str, Any]) -> Persona:
     )
 
 
+@lru_cache(maxsize=32)
 def load_persona(name: str) -> Persona:
     """Load the shipped persona called `name`; raise ValueError naming the choices otherwise."""
     if name not in available_personas():

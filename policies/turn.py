@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
 from policies.turn_model import TurnEndModel
 from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
 
-REFERENCE_DEBOUNCE = 3.0  # the debounce at which the learned model's waits are used as trained
 TYPING_GRACE_SHARE = 0.5  # with typing signals, the grace after a message is half the debounce
 
 # Endings that promise more is coming: the human is mid-thought.
@@ -88,13 +87,17 @@ def learned_model() -> TurnEndModel:
 
 
 def learned_wait(view: ConversationView, threshold: float | None) -> float:
-    """Seconds after the newest message to wait, from the learned model, scaled by the chat's debounce.
+    """Seconds after the newest message to wait: at least the chat's debounce, longer while more is likely.
 
-    The model was tuned at the reference debounce; an admin's debounce of twice that doubles the wait.
+    The model's P(more | silence) must fall below the threshold within `debounce` seconds for a quick
+    answer; otherwise the bot holds until it falls below a stricter bar (the model's wait rule).
     """
+    model = learned_model()
     burst = view.burst()
-    wait = learned_model().wait_seconds([m.text for m in burst], [m.at for m in burst], view.rhythm, threshold)
-    return wait * view.timing.debounce / REFERENCE_DEBOUNCE
+    prediction = model.predict([m.text for m in burst], [m.at for m in burst], view.rhythm)
+    debounce = view.timing.debounce
+    rule = replace(model.rule, fast_window=debounce, min_wait=debounce)
+    return prediction.wait_seconds(model.default_threshold if threshold is None else threshold, rule)
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,8 @@ async def test_group_admin_sets_debounce_and_the_next_burst_waits_that_long() ->
         assert answer.params["reply_parameters"]["message_id"] == answer.result["reply_to_message"]["message_id"]
         await tg.clock.advance(5)
         start = tg.clock.now()
-        await tg.says(GROUP, "@textbot_bot you there", user_id=BOB)
-        await tg.says(OTHER_GROUP, "@textbot_bot you there", user_id=BOB)  # untouched: persona timing
+        await tg.says(GROUP, "@textbot_bot you there?", user_id=BOB)
+        await tg.says(OTHER_GROUP, "@textbot_bot you there?", user_id=BOB)  # untouched: persona timing
         await tg.until_sent(GROUP, 2)
         await tg.until_sent(OTHER_GROUP, 1)
     assert tg.server.chat_actions(OTHER_GROUP)[0].at < start + 7

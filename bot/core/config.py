@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from bot.core.clock import Clock
@@ -35,6 +34,9 @@ class ChatConfig:
         return Pacing(self.persona.typing, self.timing, self.scale, rng)
 
 
+CONFIG_CACHE = 1024
+
+
 def _no_trace(*args: Any, **kwargs: Any) -> None:
     return None
 
@@ -58,22 +60,29 @@ class EngineDeps:
     late_reply: str = "late"  # "late": the persona's late line answers them; "silent": no reply
     rng: random.Random = field(default_factory=random.Random)
     trace: Tracer = _no_trace
+    _configs: dict[str, ChatConfig] = field(default_factory=dict, repr=False)
 
     def chat_config(self, overrides: dict[str, Any]) -> ChatConfig:
-        """Effective settings: chat overrides over engine settings over persona defaults."""
-        return effective_config(self.persona.name, self.scale, self.turn, self.interrupt, self.group,
-                                self.outlet.has_typing_signal, json.dumps(overrides, sort_keys=True))
+        """Effective settings: chat overrides over engine settings over persona defaults (cached)."""
+        cache_key = json.dumps(overrides, sort_keys=True)
+        cfg = self._configs.get(cache_key)
+        if cfg is None:
+            if len(self._configs) > CONFIG_CACHE:
+                self._configs.clear()
+            cfg = effective_config(self.persona, self.scale, self.turn, self.interrupt, self.group,
+                                   self.outlet.has_typing_signal, overrides)
+            self._configs[cache_key] = cfg
+        return cfg
 
 
-@lru_cache(maxsize=1024)
 def effective_config(
-    persona_name: str, scale: float, turn: str | None, interrupt: str | None, group: str | None,
-    has_typing: bool, overrides_json: str,
+    default_persona: Persona, scale: float, turn: str | None, interrupt: str | None, group: str | None,
+    has_typing: bool, overrides: dict[str, Any],
 ) -> ChatConfig:
-    """A chat's settings from the bot-wide ones and its overrides (JSON, so the result can be cached)."""
-    overrides: dict[str, Any] = json.loads(overrides_json)
+    """A chat's settings from the bot-wide ones and its overrides."""
     sources: dict[str, str] = {}
-    persona = load_persona(overrides.get("persona") or persona_name)
+    chosen_persona = overrides.get("persona")
+    persona = load_persona(chosen_persona) if chosen_persona else default_persona
     timing_over = overrides.get("timing", {})
     timing = persona.timing.with_overrides(timing_over)
     for name in ("debounce", "max_wait", "wpm", "read_delay", "part_pause", "max_parts"):
@@ -84,8 +93,10 @@ def effective_config(
         "interrupt": overrides.get("interrupt") or interrupt or persona.policies.interrupt,
         "group": overrides.get("group") or group or persona.policies.group,
     }
+    bot_wide = {"turn": turn, "interrupt": interrupt, "group": group}
     for name in chosen:
-        sources[name] = "override" if overrides.get(name) else f"persona {persona.name}"
+        from_bot = "settings" if bot_wide[name] else f"persona {persona.name}"
+        sources[name] = "override" if overrides.get(name) else from_bot
     return ChatConfig(
         persona=persona,
         timing=timing,
