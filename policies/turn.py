@@ -11,6 +11,10 @@ from typing import Protocol
 from policies.turn_model import TurnEndModel
 from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
 
+# Chosen on the chitchat *train* split by end-to-end replay (`textbot bench turns --split train`): the
+# lowest talk-over whose median decision delay stays at the debounce. (The model file's own default was
+# picked on the decision alone, without the bot's generation and typing time.)
+ADAPTIVE_THRESHOLD = 0.36
 TYPING_GRACE_SHARE = 0.5  # with typing signals, the grace after a message is half the debounce
 
 # Endings that promise more is coming: the human is mid-thought.
@@ -97,7 +101,7 @@ def learned_wait(view: ConversationView, threshold: float | None) -> float:
     prediction = model.predict([m.text for m in burst], [m.at for m in burst], view.rhythm)
     debounce = view.timing.debounce
     rule = replace(model.rule, fast_window=debounce, min_wait=debounce)
-    return prediction.wait_seconds(model.default_threshold if threshold is None else threshold, rule)
+    return prediction.wait_seconds(ADAPTIVE_THRESHOLD if threshold is None else threshold, rule)
 
 
 @dataclass(frozen=True)
