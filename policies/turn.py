@@ -104,20 +104,25 @@ def learned_wait(view: ConversationView, threshold: float | None) -> float:
     return prediction.wait_seconds(ADAPTIVE_THRESHOLD if threshold is None else threshold, rule)
 
 
+def wait_after_burst(view: ConversationView, now: float, wait: float) -> TurnDecision:
+    """Hold while the human is typing; otherwise wait `wait` seconds after the newest message (capped)."""
+    assert view.last_at is not None
+    if view.human_typing(now):
+        assert view.typing_until is not None
+        return capped(view, now, WaitUntil(view.typing_until))
+    return capped(view, now, WaitUntil(view.last_at + wait))
+
+
 @dataclass(frozen=True)
 class Typing:
-    """Hold while the human is typing; otherwise a debounce-long grace, scaled by how the last message ends."""
+    """Hold while the human is typing; otherwise half the debounce, scaled by how the last message ends."""
 
     name: str = "typing"
 
     def decide(self, view: ConversationView, now: float) -> TurnDecision:
         """Wait out a live typing indicator, then a cue-scaled grace period."""
-        assert view.last_at is not None
-        if view.human_typing(now):
-            assert view.typing_until is not None
-            return capped(view, now, WaitUntil(view.typing_until))
         grace = view.timing.debounce * TYPING_GRACE_SHARE * cue_factor(view.pending[-1].text)
-        return capped(view, now, WaitUntil(view.last_at + grace))
+        return wait_after_burst(view, now, grace)
 
 
 @dataclass(frozen=True)
@@ -129,11 +134,7 @@ class Adaptive:
 
     def decide(self, view: ConversationView, now: float) -> TurnDecision:
         """Wait until the model finds more messages unlikely, or while the human is typing."""
-        assert view.last_at is not None
-        if view.human_typing(now):
-            assert view.typing_until is not None
-            return capped(view, now, WaitUntil(view.typing_until))
-        return capped(view, now, WaitUntil(view.last_at + learned_wait(view, self.threshold)))
+        return wait_after_burst(view, now, learned_wait(view, self.threshold))
 
 
 _FACTORIES: dict[str, Callable[[str | None], TurnPolicy]] = {

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.bench.engine_bench import CountingOutlet
 from bot.bench.log import LogConversation, LogMessage, group_turns
 from bot.bench.virtual_loop import LoopClock
 from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, Event, HumanMessage, HumanTyping
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, Say, always_wanted
+from bot.core.ports import Intent, ReplyRequest, Say
 from persona import Persona, load_persona
 
 CHARS_PER_WORD = 5.0
@@ -86,25 +87,6 @@ class ReplayResult:
     crossed: int
 
 
-@dataclass
-class _Outlet:
-    platform: str = "replay"
-    limit: int = 2000
-    typing_ttl: float = 10.0
-    has_typing_signal: bool = False
-
-    async def send(
-        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
-    ) -> str:
-        return "b"
-
-    async def typing(self, key: ConversationKey) -> None:
-        return None
-
-    async def stop_typing(self, key: ConversationKey) -> None:
-        return None
-
-
 class _Recorder:
     """Reads generations and deliveries off the engine's trace."""
 
@@ -159,7 +141,7 @@ async def replay(conv: LogConversation, human: str, policy: str, params: ReplayP
     """Play `human`'s side of `conv` against the bot running turn policy `policy`."""
     msgs = [m for m in conv.messages if m.author == human]
     recorder = _Recorder()
-    outlet = _Outlet(has_typing_signal=params.signals == "typing")
+    outlet = CountingOutlet(platform="replay", has_typing_signal=params.signals == "typing")
     deps = EngineDeps(
         clock=LoopClock(), responder=StandInModel(params.llm_latency, params.reply_chars, params.reply_parts),
         outlet=outlet, store=MemoryStore(), persona=_persona(params), turn=policy,
