@@ -144,25 +144,29 @@ class ConversationActor:
             self._evaluate()
 
     async def _late(self, stale: list[_Pending]) -> None:
-        """Messages that waited past the freshness window (the bot was down): answer with the late line, or not."""
+        """Messages that waited past the freshness window (the bot was down): the late line, or nothing."""
         ids = [p.msg.message_id for p in stale]
         self.deps.trace(self.key, "late", self.deps.clock.now(), ids=ids, reply=self.deps.late_reply)
-        if self.deps.late_reply == "silent":
+        if self.deps.late_reply == "silent" or await self._say_line("late", f"late-{ids[-1]}", ids):
             await self._answered(ids)
-            return
-        text, part_id = self.config().persona.line("late"), f"late-{ids[-1]}"
+        # if the late line could not be sent, they stay unanswered and get a normal reply
+
+    async def _say_line(self, what: str, part_id: str, answers: list[str]) -> bool:
+        """Send one of the persona's canned lines, answering `answers`; False if it could not be sent."""
+        text = self.config().persona.line(what)
         await self.deps.store.plan_part(self.key, part_id, text, self.deps.clock.now())
         try:
             platform_id = await self.deps.outlet.send(self.key, text, None)
         except Exception as exc:
-            log.warning("could not send the late line to %s: %s", self.key, type(exc).__name__)
+            log.warning("could not send the %s line to %s: %s", what, self.key, type(exc).__name__)
             await self.deps.store.part_cancelled(self.key, part_id, "send failed")
-            return  # they stay unanswered and get a normal reply
+            return False
         now = self.deps.clock.now()
-        await self._answered(ids)
+        await self._answered(answers)  # in history the messages come before the line that answers them
         await self.deps.store.part_sent(self.key, part_id, platform_id, now)
         self.state.history.append(Line("bot", text, now))
-        self.deps.trace(self.key, "part_sent", now, text=text, covers=ids)
+        self.deps.trace(self.key, "part_sent", now, text=text, covers=answers)
+        return True
 
     async def _handle(self, item: Event | _Tick | _JobEnded) -> None:
         if isinstance(item, HumanMessage):
@@ -256,27 +260,12 @@ class ConversationActor:
         self.job = None
         outcome = job.outcome
         unanswered = [p.msg.message_id for p in self.state.pending if p.msg.message_id in job.covers]
-        if outcome.failure is not None and not outcome.delivered:
-            await self._report_failure(outcome.failure)
+        if outcome.failure is not None and not outcome.delivered and self.deps.failure_reply != "silent":
+            await self._say_line("llm_down", f"down-{self.deps.clock.now():.6f}", unanswered)
         if unanswered and not outcome.delivered:
             await self._answered(unanswered)  # silence or failure: do not loop on the same messages
         self.state.deferred_once = False
         self.state.new_since_job = []
-
-    async def _report_failure(self, failure: Exception) -> None:
-        cfg = self.config()
-        if self.deps.failure_reply == "silent":
-            return
-        text = cfg.persona.line("llm_down")
-        try:
-            platform_id = await self.deps.outlet.send(self.key, text, None)
-        except Exception as exc:
-            log.warning("could not tell %s the model is down: %s", self.key, type(exc).__name__)
-            return
-        now = self.deps.clock.now()
-        await self.deps.store.plan_part(self.key, f"f{platform_id}", text, now)
-        await self.deps.store.part_sent(self.key, f"f{platform_id}", platform_id, now)
-        self.state.history.append(Line("bot", text, now))
 
     def _evaluate(self) -> None:
         if self.job is not None or not self.state.pending:
