@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -145,7 +146,8 @@ async def replay(conv: LogConversation, human: str, policy: str, params: ReplayP
     deps = EngineDeps(
         clock=LoopClock(), responder=StandInModel(params.llm_latency, params.reply_chars, params.reply_parts),
         outlet=outlet, store=MemoryStore(), persona=_persona(params), turn=policy,
-        interrupt=params.interrupt, rng=random.Random(hash((conv.conv_id, human)) & 0xFFFF), trace=recorder,
+        interrupt=params.interrupt, rng=random.Random(zlib.crc32(f"{conv.conv_id}:{human}".encode())),
+        trace=recorder,
     )
     engine = Engine(deps)
     key = ConversationKey("replay", f"{conv.conv_id}:{human}")

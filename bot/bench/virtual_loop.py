@@ -7,6 +7,7 @@ real wait, so hours of chat replay in seconds while the engine code runs unchang
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -58,8 +59,14 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         return self._virtual_now
 
     def advance(self, seconds: float) -> None:
-        """Move virtual time forward."""
-        self._virtual_now += max(0.0, seconds)
+        """Move virtual time forward, always by at least one representable step.
+
+        A real clock always moves between two polls; far from zero a tiny timeout can vanish in
+        rounding (or a timer be due at exactly now), and without the step the loop would spin
+        forever short of a timer it can never reach.
+        """
+        moved = self._virtual_now + max(0.0, seconds)
+        self._virtual_now = moved if moved > self._virtual_now else math.nextafter(self._virtual_now, math.inf)
 
 
 class LoopClock:
