@@ -17,10 +17,11 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import ConversationKey
 from bot.core.ports import Outlet, Responder, Store
+from bot.core.tasks import cancel_and_wait
 from bot.core.trace import TraceRecorder
 from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
 from bot.logs import setup_logging
-from bot.runtime import tune_gc
+from bot.runtime import keep_gc_young, tune_gc
 from bot.settings import Settings
 from bot.storage.jobs import JobSettings, LongJobs
 from bot.storage.migrate import upgrade_async
@@ -129,6 +130,14 @@ async def run(settings: Settings) -> None:
 
 async def _run_platforms(settings: Settings, parts: Parts) -> None:
     tune_gc()
+    gc_keeper = asyncio.create_task(keep_gc_young(), name="gc")
+    try:
+        await _serve(settings, parts)
+    finally:
+        await cancel_and_wait(gc_keeper)
+
+
+async def _serve(settings: Settings, parts: Parts) -> None:
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
         log.info("no platform token set: starting the local web chat")
         await serve_web(settings, parts)

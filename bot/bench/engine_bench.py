@@ -23,7 +23,8 @@ from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, HumanMessage
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import Intent, ReplyRequest, Say, always_wanted
-from bot.runtime import tune_gc
+from bot.core.tasks import cancel_and_wait
+from bot.runtime import keep_gc_young, tune_gc
 from persona import load_persona
 
 WORDS = ["hey", "so", "what do you think?", "lol", "and then", "ok but", "wait really?", "idk"]
@@ -176,11 +177,13 @@ def _print(result: dict[str, float], mem: dict[str, float]) -> None:
 
 async def _bench(args: argparse.Namespace) -> None:
     tune_gc()  # as `textbot run` does
+    gc_keeper = asyncio.create_task(keep_gc_young(), name="gc")
     print(f"stand-in LLM latency {args.latency}s, {args.rate:.0f} human msg/s for {args.seconds}s, real clock")
     for n in args.conversations:
         result = await traffic(n, args.rate, args.seconds, args.latency)
         mem = await idle_memory(n)
         _print(result, mem)
+    await cancel_and_wait(gc_keeper)
 
 
 def main(args: argparse.Namespace) -> int:
