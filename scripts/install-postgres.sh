@@ -64,7 +64,9 @@ if [[ ! -s "$DATA/PG_VERSION" ]]; then
         || { cat "$BASE/initdb.log" >&2; exit 1; }
 fi
 
-if ! run "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
+    say "a server already answers on 127.0.0.1:$PORT: using it"
+elif ! run "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
     say "starting PostgreSQL on 127.0.0.1:$PORT"
     run "$BIN/pg_ctl" -D "$DATA" -w -t 30 -l "$DATA/server.log" \
         -o "-p $PORT -k $DATA -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >&2 \
