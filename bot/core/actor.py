@@ -28,6 +28,7 @@ from policies.interrupt import Defer, Finish, Revise
 from policies.view import ConversationView, Ignore, Respond, Rhythm, Said, WaitUntil
 
 log = logging.getLogger(__name__)
+HISTORY_KEPT = 200  # lines of delivered history an actor keeps (the prompt uses the newest 60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +165,7 @@ class ConversationActor:
         now = self.deps.clock.now()
         await self._answered(answers)  # in history the messages come before the line that answers them
         await self.deps.store.part_sent(self.key, part_id, platform_id, now)
-        self.state.history.append(Line("bot", text, now))
+        self._remember([Line("bot", text, now)])
         self.deps.trace(self.key, "part_sent", now, text=text, covers=answers)
         return True
 
@@ -321,14 +322,19 @@ class ConversationActor:
         covered = [p.msg.message_id for p in self.state.pending if p.msg.message_id in job.covers]
         if covered:
             await self._answered(covered)
-        self.state.history.append(Line("bot", text, at))
+        self._remember([Line("bot", text, at)])
 
     async def _answered(self, message_ids: list[str]) -> None:
         ids = set(message_ids)
         moved = [p for p in self.state.pending if p.msg.message_id in ids]
         self.state.pending = [p for p in self.state.pending if p.msg.message_id not in ids]
-        self.state.history.extend(Line("human", p.text(), p.at, p.msg.author.name) for p in moved)
+        self._remember([Line("human", p.text(), p.at, p.msg.author.name) for p in moved])
         await self.deps.store.mark_answered(self.key, [p.msg.message_id for p in moved])
+
+    def _remember(self, lines: list[Line]) -> None:
+        """Add delivered lines to the history the prompt sees, keeping only the newest (as the store does)."""
+        self.state.history.extend(lines)
+        del self.state.history[:-HISTORY_KEPT]
 
     def _view(self) -> ConversationView:
         pending = self.state.pending
