@@ -21,14 +21,13 @@ from bot.core.events import (
     Nudge,
     describe_attachments,
 )
-from bot.core.ports import Line, ReplyRequest
+from bot.core.ports import HISTORY_LIMIT, Line, ReplyRequest
 from bot.core.reply import ReplyContext, ReplyJob
 from bot.core.tasks import cancel_and_wait
 from policies.interrupt import Defer, Finish, Revise
 from policies.view import ConversationView, Ignore, Respond, Rhythm, Said, WaitUntil
 
 log = logging.getLogger(__name__)
-HISTORY_KEPT = 200  # lines of delivered history an actor keeps (the prompt uses the newest 60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +333,7 @@ class ConversationActor:
     def _remember(self, lines: list[Line]) -> None:
         """Add delivered lines to the history the prompt sees, keeping only the newest (as the store does)."""
         self.state.history.extend(lines)
-        del self.state.history[:-HISTORY_KEPT]
+        del self.state.history[:-HISTORY_LIMIT]
 
     def _view(self) -> ConversationView:
         pending = self.state.pending

@@ -6,10 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.events import ConversationKey, HumanMessage
-from bot.core.ports import Line, StoredConversation, TraceEvent
+from bot.core.ports import HISTORY_LIMIT, Line, StoredConversation, TraceEvent
 from policies.view import Rhythm
-
-HISTORY_LIMIT = 200
 
 
 @dataclass

@@ -96,6 +96,9 @@ class ResponderFailed(Exception):
     """The responder gave up after its retries (the model is down, slow or refusing)."""
 
 
+HISTORY_LIMIT = 200  # delivered lines a conversation keeps for its prompt (the prompt uses the newest 60)
+
+
 @dataclass
 class StoredConversation:
     """What the store remembers of a conversation, to rebuild its actor."""
