@@ -33,5 +33,5 @@ def setup_logging(settings: Settings) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
     # httpx logs every request URL at INFO, and Telegram's URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "telegram.ext", "discord.http", "discord.gateway"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "telegram.ext", "discord.http", "discord.gateway"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import Clock
 from bot.core.events import Author, ConversationKey, HumanMessage
-from bot.core.ports import Line, StoredConversation, TraceEvent
+from bot.core.ports import HISTORY_LIMIT, Line, StoredConversation, TraceEvent
 from bot.storage.models import (
     ANSWERED,
     BOT,
@@ -40,7 +40,6 @@ from bot.storage.url import create_store_engine
 from policies.view import Rhythm
 
 log = logging.getLogger(__name__)
-HISTORY_LIMIT = 200  # as the in-memory store: the prompt never needs more
 
 
 class StoreListener(Protocol):
