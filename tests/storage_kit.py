@@ -16,8 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 from bot.storage.migrate import upgrade
+from bot.storage.models import Message
 from bot.storage.sql_store import SqlStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,3 +120,13 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
     sql = SqlStore.open(database_url)
     yield sql
     await sql.close()
+
+
+async def stored_messages(database_url: str) -> list[Message]:
+    """Every stored message (both directions), in the order they were stored."""
+    store = SqlStore.open(database_url)
+    try:
+        async with store.session() as s:
+            return list((await s.exec(select(Message).order_by(Message.id))).all())  # type: ignore[arg-type]
+    finally:
+        await store.close()

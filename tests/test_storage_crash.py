@@ -15,11 +15,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 
 from bot.storage.models import BOT, HUMAN, Message
-from bot.storage.sql_store import SqlStore
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.storage_kit import stored_messages as messages
 
 pytest_plugins = ("tests.storage_kit",)
 
@@ -110,15 +109,6 @@ async def until(done: Callable[[], bool], what: str, bot: Bot | None = None, tim
             raise AssertionError(f"the bot exited while waiting for {what}:\n" + "\n".join(bot.log))
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}:\n" + "\n".join(bot.log if bot else []))
-
-
-async def messages(database_url: str) -> list[Message]:
-    store = SqlStore.open(database_url)
-    try:
-        async with store.session() as s:
-            return list((await s.exec(select(Message).order_by(Message.id))).all())  # type: ignore[arg-type]
-    finally:
-        await store.close()
 
 
 async def test_killed_after_the_burst_is_stored_the_restarted_bot_replies_exactly_once(

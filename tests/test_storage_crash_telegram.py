@@ -16,12 +16,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 
-from bot.storage.models import BOT, HUMAN, Message
-from bot.storage.sql_store import SqlStore
+from bot.storage.models import BOT, HUMAN
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.storage_kit import stored_messages as messages
 
 pytest_plugins = ("tests.storage_kit",)
 
@@ -109,15 +108,6 @@ async def until(done: Callable[[], bool | Awaitable[bool]], what: str, bot: Bot,
             raise AssertionError(f"the bot exited while waiting for {what}:\n" + "\n".join(bot.log))
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}:\n" + "\n".join(bot.log))
-
-
-async def messages(database_url: str) -> list[Message]:
-    store = SqlStore.open(database_url)
-    try:
-        async with store.session() as s:
-            return list((await s.exec(select(Message).order_by(Message.id))).all())  # type: ignore[arg-type]
-    finally:
-        await store.close()
 
 
 async def states(database_url: str, direction: str) -> list[tuple[str, str]]:
