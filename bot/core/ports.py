@@ -19,6 +19,10 @@ class PartWithdrawn(Exception):
     """The part was withdrawn while it waited to go out (pacing, a rate limit): nothing was sent."""
 
 
+class CannotChange(Exception):
+    """The platform will not edit or delete this message (too old, not ours, gone)."""
+
+
 class Outlet(Protocol):
     """Where a platform's replies go out: messages and the typing indicator."""
 
@@ -43,6 +47,14 @@ class Outlet(Protocol):
 
     async def stop_typing(self, key: ConversationKey) -> None:
         """Hide "typing…" where the platform allows it."""
+        ...
+
+    async def edit(self, key: ConversationKey, platform_id: str, text: str) -> None:
+        """Change the text of a message this bot sent; raise CannotChange where the platform refuses."""
+        ...
+
+    async def delete(self, key: ConversationKey, platform_id: str) -> None:
+        """Take back a message this bot sent; raise CannotChange where the platform refuses."""
         ...
 
 
@@ -71,24 +83,102 @@ class ReplyRequest:
 
 @dataclass(frozen=True, slots=True)
 class Say:
-    """Send this text as one message."""
+    """Send this text as one message; its Receipt (numbered by the order of the Says) comes back in the feed."""
 
     text: str
 
 
 @dataclass(frozen=True, slots=True)
+class Edit:
+    """Change a part this session already delivered (`part` is its number: 0 for the first Say)."""
+
+    part: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unsend:
+    """Take back a part this session already delivered."""
+
+    part: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """End without answering: the messages stay pending and the turn is decided again at `until`."""
+
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
 class StaySilent:
-    """Say nothing to this."""
+    """Say nothing to this: what the session covers counts as answered."""
 
 
-Intent = Say | StaySilent
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The session has said all it wanted to."""
+
+
+Intent = Say | Edit | Unsend | Hold | StaySilent | Done
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What became of a Say: delivered (with its platform id) or withheld (and why)."""
+
+    part: int
+    delivered: bool
+    text: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessages:
+    """The human wrote again while the session ran; relayed to it, so the session now covers these too."""
+
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChanged:
+    """A message the session covers was edited (`text`) or deleted (`text` is None)."""
+
+    message_id: str
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TypingSeen:
+    """The human is typing (until `until`, when the signal lapses)."""
+
+    until: float
+
+
+Heard = NewMessages | MessageChanged | TypingSeen | Receipt
+
+
+class SessionFeed(Protocol):
+    """The engine's side of a reply session: what the responder hears while it runs."""
+
+    def take(self) -> list[Heard]:
+        """Everything heard since the last take (or wait), without waiting."""
+        ...
+
+    async def wait(self, seconds: float) -> list[Heard]:
+        """Wait up to `seconds` for something to be heard; return everything heard since the last take."""
+        ...
+
+    async def receipt(self, part: int) -> Receipt:
+        """Wait until Say number `part` was delivered or withheld."""
+        ...
 
 
 class Responder(Protocol):
-    """Turns a reply request into a stream of intents (the LLM side)."""
+    """The LLM side of a reply session: hears the chat through `feed` and yields intents."""
 
-    def reply(self, request: ReplyRequest) -> AsyncIterator[Intent]:
-        """Stream intents; raise ResponderFailed when the model cannot be reached."""
+    def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
+        """Yield intents until done; raise ResponderFailed when the model cannot be reached."""
         ...
 
 
@@ -107,6 +197,16 @@ class StoredConversation:
     pending: list[HumanMessage] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
     rhythms: dict[str, Rhythm] = field(default_factory=dict)
+    cut_short: CutShortReply | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CutShortReply:
+    """A reply the process died in: started, at least one part delivered, never ended."""
+
+    reply_id: str
+    delivered: tuple[str, ...]  # the texts of its parts that were sent (or may have been: unconfirmed)
+    covers: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +233,10 @@ class Store(Protocol):
         """These human messages need no further answer."""
         ...
 
-    async def plan_part(self, key: ConversationKey, part_id: str, text: str, at: float) -> None:
-        """Record a part about to be sent."""
+    async def plan_part(
+        self, key: ConversationKey, part_id: str, text: str, at: float, kind: str = "reply", reply_id: str = ""
+    ) -> None:
+        """Record a part about to be sent; `kind` "reply" or "line" joins history once sent, "command" never."""
         ...
 
     async def part_sent(self, key: ConversationKey, part_id: str, platform_id: str, at: float) -> None:
@@ -143,6 +245,22 @@ class Store(Protocol):
 
     async def part_cancelled(self, key: ConversationKey, part_id: str, reason: str) -> None:
         """Record that a planned part will never be sent."""
+        ...
+
+    async def part_edited(self, key: ConversationKey, part_id: str, text: str, at: float) -> None:
+        """A sent part now reads `text` (history shows the new text)."""
+        ...
+
+    async def part_unsent(self, key: ConversationKey, part_id: str, at: float) -> None:
+        """A sent part was taken back: it leaves the history."""
+        ...
+
+    async def reply_started(self, key: ConversationKey, reply_id: str, covers: list[str], at: float) -> None:
+        """A reply session began, answering these human messages."""
+        ...
+
+    async def reply_ended(self, key: ConversationKey, reply_id: str, at: float) -> None:
+        """A reply session ended (finished, stopped or failed): nothing of it is left to finish."""
         ...
 
     async def load(self, key: ConversationKey) -> StoredConversation:
