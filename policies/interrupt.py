@@ -28,7 +28,12 @@ class Defer:
     until: float
 
 
-InterruptDecision = Revise | Finish | Defer
+@dataclass(frozen=True, slots=True)
+class Relay:
+    """Hand the new messages to the running reply session, which hears them and covers them too."""
+
+
+InterruptDecision = Revise | Finish | Defer | Relay
 
 # Short reactions that do not change what the bot was about to say.
 _ACK = re.compile(
