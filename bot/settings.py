@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policies.group import group_policy
+from policies.interrupt import interrupt_policy
+from policies.turn import turn_policy
+
+_POLICY_CHECKS = {"turn_policy": turn_policy, "interrupt_policy": interrupt_policy, "group_policy": group_policy}
 
 
 class ConfigError(Exception):
@@ -61,6 +67,14 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         """An empty `NAME=` line in .env means "not set", as in .env.example."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("turn_policy", "interrupt_policy", "group_policy")
+    @classmethod
+    def _known_policy(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A policy the bot has, with a valid value: refused at start-up, not at the first message."""
+        if value is not None and info.field_name is not None:
+            _POLICY_CHECKS[info.field_name](value)
+        return value
 
     def require_llm(self) -> None:
         """Raise ConfigError naming the first LLM variable that is not set."""

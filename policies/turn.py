@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
+from policies.numbers import parse_bounded
 from policies.turn_model import TurnEndModel
 from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
 
@@ -137,19 +138,40 @@ class Adaptive:
         return wait_after_burst(view, now, learned_wait(view, self.threshold))
 
 
-_FACTORIES: dict[str, Callable[[str | None], TurnPolicy]] = {
-    "immediate": lambda arg: Immediate(),
-    "fixed": lambda arg: Fixed(None if arg is None else float(arg), name="fixed" if arg is None else f"fixed:{arg}"),
-    "typing": lambda arg: Typing(),
-    "adaptive": lambda arg: Adaptive(None if arg is None else float(arg), f"adaptive:{arg}" if arg else "adaptive"),
+@dataclass(frozen=True)
+class TurnKind:
+    """How one turn policy is named and built: `fixed`, or `fixed:SECONDS` when it takes a number."""
+
+    build: Callable[[float | None, str], TurnPolicy]  # (the number after the colon or None, the full name)
+    number: tuple[float, float, str] | None = None  # (low, high, message) when it takes a number
+
+    def parse(self, base: str, arg: str | None) -> float | None:
+        """The number after the colon, checked; ValueError with a message a person can act on."""
+        if arg is None:
+            return None
+        if self.number is None:
+            raise ValueError(f"{base} takes no value (just {base})")
+        low, high, message = self.number
+        return parse_bounded(arg, low, high, message)
+
+
+_KINDS: dict[str, TurnKind] = {
+    "immediate": TurnKind(lambda value, name: Immediate(name)),
+    "fixed": TurnKind(lambda value, name: Fixed(value, name),
+                      (0.0, 120.0, "the fixed wait must be between 0 and 120 seconds (fixed:SECONDS)")),
+    "typing": TurnKind(lambda value, name: Typing(name)),
+    "adaptive": TurnKind(lambda value, name: Adaptive(value, name),
+                         (0.0, 1.0, "the adaptive threshold must be between 0 and 1 (adaptive:THRESHOLD)")),
 }
 
-TURN_POLICIES = tuple(_FACTORIES)
+TURN_POLICIES = tuple(_KINDS)
 
 
 def turn_policy(name: str) -> TurnPolicy:
-    """The turn policy called `name` (`fixed:3` gives a fixed 3-second wait)."""
-    base, _, arg = name.partition(":")
-    if base not in _FACTORIES:
+    """The turn policy called `name` (`fixed:3` gives a fixed 3-second wait); ValueError when it cannot be."""
+    text = name.strip()
+    base, colon, arg = text.partition(":")
+    kind = _KINDS.get(base)
+    if kind is None:
         raise ValueError(f"unknown turn policy {name!r}; choose from {', '.join(TURN_POLICIES)}")
-    return _FACTORIES[base](arg or None)
+    return kind.build(kind.parse(base, arg if colon else None), text)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,11 @@ from policies.group import GroupPolicy, group_policy
 from policies.interrupt import InterruptPolicy, interrupt_policy
 from policies.timing import Timing
 from policies.turn import TurnPolicy, turn_policy
+
+log = logging.getLogger(__name__)
+POLICY_FACTORIES: dict[str, Callable[[str], object]] = {
+    "turn": turn_policy, "interrupt": interrupt_policy, "group": group_policy,
+}
 
 
 @dataclass(frozen=True)
@@ -88,15 +95,16 @@ def effective_config(
     for name in ("debounce", "max_wait", "wpm", "read_delay", "part_pause", "max_parts"):
         sources[name] = "override" if name in timing_over else f"persona {persona.name}"
     default_turn = persona.policies.turn_with_typing if has_typing else persona.policies.turn
+    chosen_here = {name: usable_override(overrides, name) for name in POLICY_FACTORIES}
     chosen = {
-        "turn": overrides.get("turn") or turn or default_turn,
-        "interrupt": overrides.get("interrupt") or interrupt or persona.policies.interrupt,
-        "group": overrides.get("group") or group or persona.policies.group,
+        "turn": chosen_here["turn"] or turn or default_turn,
+        "interrupt": chosen_here["interrupt"] or interrupt or persona.policies.interrupt,
+        "group": chosen_here["group"] or group or persona.policies.group,
     }
     bot_wide = {"turn": turn, "interrupt": interrupt, "group": group}
     for name in chosen:
         from_bot = "settings" if bot_wide[name] else f"persona {persona.name}"
-        sources[name] = "override" if overrides.get(name) else from_bot
+        sources[name] = "override" if chosen_here[name] else from_bot
     return ChatConfig(
         persona=persona,
         timing=timing,
@@ -106,3 +114,16 @@ def effective_config(
         scale=scale,
         sources=sources,
     )
+
+
+def usable_override(overrides: dict[str, Any], kind: str) -> str | None:
+    """A chat's stored choice of `kind` policy, or None when it is not valid (stored before it was checked)."""
+    name = overrides.get(kind)
+    if not name:
+        return None
+    try:
+        POLICY_FACTORIES[kind](str(name))
+    except ValueError as exc:
+        log.warning("ignoring this chat's stored %s policy: %s", kind, exc)
+        return None
+    return str(name)
