@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from policies.numbers import parse_bounded
+
 # (low, high, unit phrase) for each field an admin may set; messages name the field the way people do.
 LIMITS: dict[str, tuple[float, float, str]] = {
     "debounce": (0.0, 120.0, "debounce must be between 0 and 120 seconds"),
@@ -41,12 +43,6 @@ def parse_timing_value(field: str, raw: str) -> float | int:
     if field not in LIMITS:
         raise ValueError(f"unknown field {field!r}; fields: {', '.join(LIMITS)}")
     low, high, message = LIMITS[field]
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(message) from None
-    if field == "max_parts" and value != int(value):
-        raise ValueError(message)
-    if not (low <= value <= high):
-        raise ValueError(message)
-    return int(value) if field == "max_parts" else value
+    whole = field == "max_parts"
+    value = parse_bounded(raw, low, high, message, whole=whole)
+    return int(value) if whole else value

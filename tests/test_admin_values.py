@@ -71,3 +71,34 @@ def test_interrupt_and_group_policy_settings_are_checked_too() -> None:
     with pytest.raises(ValidationError, match="unknown group policy 'all'"):
         Settings(group_policy="all", _env_file=None)  # type: ignore[call-arg]
     assert Settings(turn_policy="fixed:3", _env_file=None).turn_policy == "fixed:3"  # type: ignore[call-arg]
+
+
+PARTS = "max_parts must be a whole number between 1 and 12"
+WPM = "words per minute must be between 5 and 400"
+DIGITS = " (write numbers with the digits 0-9)"
+
+
+@pytest.mark.parametrize(("field", "value", "answer"), [
+    ("max_parts", "inf", PARTS), ("max_parts", "1e309", PARTS), ("max_parts", "nan", PARTS),
+    ("max_parts", "-inf", PARTS), ("max_parts", "2.5", PARTS), ("max_parts", "0", PARTS), ("max_parts", "13", PARTS),
+    ("wpm", "abc", WPM), ("wpm", "", WPM), ("wpm", "1_00", WPM), ("wpm", "0x50", WPM), ("wpm", "9" * 400, WPM),
+    ("debounce", "NaN", "debounce must be between 0 and 120 seconds"),
+    ("wpm", "١٠٠", WPM + DIGITS), ("max_parts", "５", PARTS + DIGITS),
+])
+def test_a_bad_timing_value_gets_the_fields_range_in_words_and_nothing_changes(
+    field: str, value: str, answer: str
+) -> None:
+    result = admin_says("timing", "set", field, value)
+    assert result.reply == answer
+    assert result.overrides is None
+
+
+@pytest.mark.parametrize(("field", "value", "answer", "stored"), [
+    ("max_parts", "12.0", "max_parts set to 12", 12), ("wpm", "1e2", "wpm set to 100", 100.0),
+    ("wpm", "+80", "wpm set to 80", 80.0), ("debounce", ".5", "debounce set to 0.5", 0.5),
+])
+def test_plain_ascii_numbers_are_taken_in_any_usual_spelling(field: str, value: str, answer: str,
+                                                            stored: float) -> None:
+    result = admin_says("timing", "set", field, value)
+    assert result.reply == answer
+    assert result.overrides is not None and result.overrides["timing"] == {field: stored}
