@@ -1,4 +1,4 @@
-"""The tables: conversations, messages both ways, chat settings, per-person rhythm, trace, follow-ups.
+"""The tables: conversations, messages both ways, reply sessions, chat settings, per-person rhythm, trace, follow-ups.
 
 Times are seconds since the epoch (the core's clock), stored as floats.
 """
@@ -27,6 +27,10 @@ HUMAN, BOT = "human", "bot"
 RECEIVED, ANSWERED, DELETED = "received", "answered", "deleted"
 PLANNED, SENT, CANCELLED = "planned", "sent", "cancelled"
 UNCONFIRMED = "unconfirmed"  # planned, then the process died: it may or may not have been delivered
+UNSENT = "unsent"  # sent, then taken back (deleted on the platform): no longer part of the history
+
+# Bot message kinds: reply parts and canned persona lines join the history once sent, command answers never.
+REPLY, LINE, COMMAND = "reply", "line", "command"
 
 # Follow-up kinds and states.
 FOLLOW_UP, DOUBLE_TEXT = "follow_up", "double_text"
@@ -52,7 +56,10 @@ class Conversation(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    """A message either way: a human's (received → answered | deleted) or a bot part (planned → sent | cancelled)."""
+    """A message either way: a human's (received → answered | deleted) or a bot part.
+
+    A bot part goes planned → sent (→ unsent) | cancelled | unconfirmed; an edit keeps it sent with new text.
+    """
 
     __tablename__ = "message"
     __table_args__ = (
@@ -78,7 +85,26 @@ class Message(SQLModel, table=True):
     sent_at: float | None = None
     dropped_at: float | None = None  # human: deleted; bot: cancelled (or found unconfirmed)
     drop_reason: str | None = Field(default=None, max_length=128)
-    history_seq: int | None = None  # position in the delivered history (answered human, sent bot)
+    history_seq: int | None = None  # position in the delivered history (answered human, sent reply or line)
+    kind: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})  # bot: REPLY, LINE, COMMAND
+    reply_id: str | None = Field(default=None, max_length=64)  # bot: the reply session the part belongs to
+    edited_at: float | None = None  # bot: when its text was last changed on the platform
+    original_text: str | None = Field(default=None, sa_type=Text)  # bot: the text as first sent, once edited
+
+
+class Reply(SQLModel, table=True):
+    """One reply session: the human messages it answers; `ended_at` stays empty if the process died in it."""
+
+    __tablename__ = "reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(sa_column=_conversation_fk())
+    reply_id: str = Field(max_length=64)
+    covers: list[str] = Field(default_factory=list, sa_type=JSON)
+    # Its parts are the messages with this reply_id and a larger id: reply ids restart with the process.
+    after_message_id: int = 0
+    started_at: float
+    ended_at: float | None = None
 
 
 class ChatSettings(SQLModel, table=True):

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, Protocol
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import Clock
-from bot.core.events import Author, ConversationKey, HumanMessage
-from bot.core.ports import HISTORY_LIMIT, Line, StoredConversation, TraceEvent
+from bot.core.events import ConversationKey, HumanMessage
+from bot.core.ports import HISTORY_LIMIT, StoredConversation, TraceEvent
+from bot.storage import replies
+from bot.storage.database import Database
 from bot.storage.models import (
     ANSWERED,
     BOT,
     CANCELLED,
+    COMMAND,
     DELETED,
     HUMAN,
     PLANNED,
@@ -29,14 +27,16 @@ from bot.storage.models import (
     SCHEDULED,
     SENT,
     UNCONFIRMED,
+    UNSENT,
     ChatSettings,
     Conversation,
     FollowUp,
     Message,
+    Reply,
     RhythmRow,
     TraceRow,
 )
-from bot.storage.url import create_store_engine
+from bot.storage.rows import history_line, human_message, rhythm_from_json, rhythm_to_json
 from policies.view import Rhythm
 
 log = logging.getLogger(__name__)
@@ -54,70 +54,12 @@ class StoreListener(Protocol):
         ...
 
 
-class SqlStore:
+class SqlStore(Database):
     """Durable conversations: every method commits before it returns."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
-        self.engine = engine
-        self.clock = clock
+        super().__init__(engine, clock)
         self.listeners: list[StoreListener] = []
-        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-        self._ids: dict[ConversationKey, tuple[int, str]] = {}
-
-    @classmethod
-    def open(cls, database_url: str, clock: Clock | None = None) -> SqlStore:
-        """A store on a plain DATABASE_URL (the schema must be migrated: see bot.storage.migrate)."""
-        return cls(create_store_engine(database_url), clock)
-
-    async def close(self) -> None:
-        """Release the connections."""
-        await self.engine.dispose()
-
-    def now(self) -> float:
-        """The core's clock when one was given, else wall time."""
-        return self.clock.now() if self.clock is not None else time.time()
-
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """One transaction, committed on exit; a virtual clock stands still meanwhile."""
-        hold: AbstractAsyncContextManager[Any] = self.clock.hold() if self.clock is not None else nullcontext()
-        async with hold, self._sessions.begin() as session:
-            yield session
-
-    def _insert(self, table: Any) -> Any:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
-
-    async def conversation_id(self, key: ConversationKey, kind: str | None = None) -> int:
-        """The conversation's row id, created on first use; `kind` ("dm"/"group") is kept up to date."""
-        known = self._ids.get(key)
-        if known is not None and (kind is None or known[1] == kind):
-            return known[0]
-        async with self.session() as s:
-            stmt = self._insert(Conversation).values(
-                platform=key.platform, chat=key.chat, thread=key.thread, kind=kind or "dm", created_at=self.now()
-            ).on_conflict_do_nothing(index_elements=["platform", "chat", "thread"])
-            await s.exec(stmt)
-            row = (await s.exec(select(Conversation).where(
-                Conversation.platform == key.platform, Conversation.chat == key.chat,
-                Conversation.thread == key.thread))).one()
-            if kind is not None and row.kind != kind:
-                row.kind = kind
-            assert row.id is not None
-            self._ids[key] = (row.id, row.kind)
-            return row.id
-
-    async def _existing_id(self, key: ConversationKey) -> int | None:
-        if key in self._ids:
-            return self._ids[key][0]
-        async with self.session() as s:
-            row = (await s.exec(select(Conversation).where(
-                Conversation.platform == key.platform, Conversation.chat == key.chat,
-                Conversation.thread == key.thread))).first()
-        if row is None or row.id is None:
-            return None
-        self._ids[key] = (row.id, row.kind)
-        return row.id
 
     async def save_human(self, msg: HumanMessage, at: float) -> bool:
         """Store a received message (and drop scheduled follow-ups: the human wrote first)."""
@@ -174,29 +116,36 @@ class SqlStore:
                     row.state, row.answered_at, row.history_seq = ANSWERED, now, seq
                     seq += 1
 
-    async def plan_part(self, key: ConversationKey, part_id: str, text: str, at: float) -> None:
-        """Record a part about to be sent."""
+    async def plan_part(
+        self, key: ConversationKey, part_id: str, text: str, at: float, kind: str = "reply", reply_id: str = ""
+    ) -> None:
+        """Record a part about to be sent: a reply part, a canned line or a command's answer."""
         cid = await self.conversation_id(key)
         async with self.session() as s:
             s.add(Message(conversation_id=cid, direction=BOT, state=PLANNED, part_id=part_id, text=text,
-                          created_at=at))
+                          created_at=at, kind=kind, reply_id=reply_id or None))
 
-    async def _planned(self, s: AsyncSession, cid: int, part_id: str) -> Message | None:
+    async def _part(self, s: AsyncSession, cid: int, part_id: str, state: str) -> Message | None:
+        # The newest: part ids restart with the process.
         return (await s.exec(select(Message).where(
-            Message.conversation_id == cid, Message.part_id == part_id, Message.state == PLANNED,
+            Message.conversation_id == cid, Message.direction == BOT, Message.part_id == part_id,
+            Message.state == state,
         ).order_by(col(Message.id).desc()))).first()
 
     async def part_sent(self, key: ConversationKey, part_id: str, platform_id: str, at: float) -> None:
-        """The planned part was delivered: it joins the history."""
+        """The planned part was delivered: it joins the history (a command's answer never does)."""
         cid = await self.conversation_id(key)
         async with self.session() as s:
-            row = await self._planned(s, cid, part_id)
+            row = await self._part(s, cid, part_id, PLANNED)
             if row is None:
                 log.warning("part %s of %s was sent but never planned", part_id, key)
                 return
             row.state, row.sent_id, row.sent_at = SENT, platform_id, at
-            row.history_seq = await self._next_seq(s, cid)
-            text = row.text
+            if row.kind != COMMAND:
+                row.history_seq = await self._next_seq(s, cid)
+            text, kind = row.text, row.kind
+        if kind == COMMAND:
+            return  # an answer to /timing is no promise to come back, nor a silence to break
         for listener in list(self.listeners):
             try:
                 await listener.part_delivered(key, text, at)
@@ -207,39 +156,73 @@ class SqlStore:
         """The planned part will never be sent."""
         cid = await self.conversation_id(key)
         async with self.session() as s:
-            row = await self._planned(s, cid, part_id)
+            row = await self._part(s, cid, part_id, PLANNED)
             if row is not None:
                 row.state, row.dropped_at, row.drop_reason = CANCELLED, self.now(), reason[:128]
 
+    async def part_edited(self, key: ConversationKey, part_id: str, text: str, at: float) -> None:
+        """A sent part now reads `text`; the text it was first sent with is kept for the timeline."""
+        cid = await self.conversation_id(key)
+        async with self.session() as s:
+            row = await self._part(s, cid, part_id, SENT)
+            if row is not None:
+                if row.original_text is None:
+                    row.original_text = row.text
+                row.text, row.edited_at = text, at
+
+    async def part_unsent(self, key: ConversationKey, part_id: str, at: float) -> None:
+        """A sent part was taken back: it leaves the history (its row and position stay for the timeline)."""
+        cid = await self.conversation_id(key)
+        async with self.session() as s:
+            row = await self._part(s, cid, part_id, SENT)
+            if row is not None:
+                row.state, row.dropped_at, row.drop_reason = UNSENT, at, "unsent"
+
+    async def reply_started(self, key: ConversationKey, reply_id: str, covers: list[str], at: float) -> None:
+        """A reply session began, answering these human messages."""
+        cid = await self.conversation_id(key)
+        async with self.session() as s:
+            await replies.start(s, cid, reply_id, covers, at)
+
+    async def reply_ended(self, key: ConversationKey, reply_id: str, at: float) -> None:
+        """A reply session ended: nothing of it is left to finish after a crash."""
+        cid = await self.conversation_id(key)
+        async with self.session() as s:
+            await replies.end(s, cid, reply_id, at)
+
     async def load(self, key: ConversationKey) -> StoredConversation:
-        """Delivered history (newest HISTORY_LIMIT lines), unanswered messages, overrides and rhythms."""
+        """Delivered history (newest HISTORY_LIMIT lines), unanswered messages, settings, rhythms, a cut-short reply."""
         cid = await self._existing_id(key)
         if cid is None:
             return StoredConversation()
         async with self.session() as s:
             said = list((await s.exec(select(Message).where(
                 Message.conversation_id == cid, col(Message.history_seq).is_not(None),
+                col(Message.state).in_((ANSWERED, SENT)),
             ).order_by(col(Message.history_seq).desc(), col(Message.id).desc()).limit(HISTORY_LIMIT))).all())
             pending = (await s.exec(select(Message).where(
                 Message.conversation_id == cid, Message.direction == HUMAN, Message.state == RECEIVED,
             ).order_by(col(Message.id)))).all()
             settings = await s.get(ChatSettings, cid)
             rhythms = (await s.exec(select(RhythmRow).where(RhythmRow.conversation_id == cid))).all()
+            cut_short = await replies.cut_short(s, cid)
         return StoredConversation(
-            history=[_line(m) for m in reversed(said)],
-            pending=[_human(key, m) for m in pending],
+            history=[history_line(m) for m in reversed(said)],
+            pending=[human_message(key, m) for m in pending],
             overrides=dict(settings.overrides) if settings is not None else {},
             rhythms={r.author: rhythm_from_json(r.data) for r in rhythms},
+            cut_short=cut_short,
         )
 
     async def forget(self, key: ConversationKey) -> None:
-        """Delete the conversation's messages, rhythms, timeline and follow-ups (its settings stay)."""
+        """Delete the conversation's messages, replies, rhythms, timeline and follow-ups (its settings stay)."""
         cid = await self._existing_id(key)
         if cid is None:
             return
         async with self.session() as s:
             dropped = await self._drop_follow_ups(s, cid, self.now(), "cancelled")
             await s.exec(delete(Message).where(col(Message.conversation_id) == cid))
+            await s.exec(delete(Reply).where(col(Reply.conversation_id) == cid))
             await s.exec(delete(RhythmRow).where(col(RhythmRow.conversation_id) == cid))
             await s.exec(delete(TraceRow).where(col(TraceRow.conversation_id) == cid))
             await s.exec(delete(FollowUp).where(col(FollowUp.conversation_id) == cid))
@@ -292,41 +275,16 @@ class SqlStore:
         """Call once at start, before any engine: settle what a crash left behind.
 
         Parts still "planned" were cut off by the crash (delivered or not, nobody knows): they become
-        "unconfirmed" and stay out of the history. Returns the conversations with unanswered messages,
-        whose actors should be started so those messages are answered once.
+        "unconfirmed" and stay out of the history. Returns the conversations with unanswered messages
+        or a reply cut short (see `load`), whose actors should be started so those are answered once.
         """
         now = self.now()
         async with self.session() as s:
             await s.exec(update(Message).where(col(Message.direction) == BOT, col(Message.state) == PLANNED)
                          .values(state=UNCONFIRMED, dropped_at=now, drop_reason="process ended before it was sent"))
-            rows = (await s.exec(select(Conversation).where(col(Conversation.id).in_(
-                select(Message.conversation_id).where(Message.direction == HUMAN, Message.state == RECEIVED)
-            )).order_by(col(Conversation.id)))).all()
+            unanswered = select(Message.conversation_id).where(Message.direction == HUMAN, Message.state == RECEIVED)
+            rows = (await s.exec(select(Conversation).where(
+                col(Conversation.id).in_(unanswered) | col(Conversation.id).in_(replies.cut_short_conversations()),
+            ).order_by(col(Conversation.id)))).all()
         return [ConversationKey(r.platform, r.chat, r.thread) for r in rows]
 
-
-def rhythm_to_json(rhythm: Rhythm) -> dict[str, Any]:
-    """A rhythm's fields as JSON (whatever fields the policy keeps)."""
-    return dataclasses.asdict(rhythm)
-
-
-def rhythm_from_json(data: dict[str, Any]) -> Rhythm:
-    """Back from JSON: lists become tuples; unknown keys are dropped and missing ones take their defaults."""
-    known = {f.name for f in dataclasses.fields(Rhythm)}
-    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
-    return Rhythm(**fields)
-
-
-def _line(m: Message) -> Line:
-    if m.direction == HUMAN:
-        return Line("human", m.text, m.created_at, m.author_name)
-    return Line("bot", m.text, m.sent_at if m.sent_at is not None else m.created_at)
-
-
-def _human(key: ConversationKey, m: Message) -> HumanMessage:
-    return HumanMessage(key, m.platform_id or "", Author(m.author_id, m.author_name), m.text,
-                        tuple(_strings(m.attachments)), is_group=m.is_group, addressed=m.addressed, at=m.created_at)
-
-
-def _strings(values: Sequence[Any]) -> list[str]:
-    return [str(v) for v in values]
