@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -14,7 +15,7 @@ from bot.core.ports import Outlet
 from bot.core.trace import TraceRecorder
 from bot.web.controls import ControlError, choices, control_command, field_specs, settings_snapshot
 from bot.web.outlet import WebOutlet
-from bot.web.rooms import Client, Room, Rooms, bubble, finish_client
+from bot.web.rooms import Client, Room, Rooms, bubble
 
 EngineFactory = Callable[[Outlet], Engine]
 Json = dict[str, Any]
@@ -46,8 +47,9 @@ class WebChat:
         self.rooms = Rooms()
         self.outlet = WebOutlet(self.rooms)
         self.engine = engine_factory(self.outlet)
+        # Rooms are released on the engine's clock after the engine's idle time, as its actors are.
+        self.rooms.clock, self.rooms.idle_seconds = self.engine.deps.clock, self.engine.deps.idle_seconds
         self.recorder = self._attach_trace()
-        self._typing_at: dict[ConversationKey, float] = {}
 
     def _attach_trace(self) -> TraceRecorder:
         deps = self.engine.deps
@@ -76,7 +78,9 @@ class WebChat:
 
     async def leave(self, room: Room, client: Client) -> None:
         """A socket closed."""
-        await finish_client(room, client)
+        self.rooms.left(room, client)
+        with contextlib.suppress(Exception):
+            await client.close()
 
     async def handle(self, room: Room, client: Client, raw: str) -> None:
         """One message from a tab: a chat message, a typing notice, or a control change."""
@@ -103,7 +107,7 @@ class WebChat:
         author = Author(room.key.chat, "you")
         if not room.has_message(message_id):
             item = bubble("human", text, message_id)
-            room.transcript.append(item)
+            room.show(item)
             for other in room.clients - {client}:
                 other.push(item)
         command = slash_command(text)
@@ -112,14 +116,14 @@ class WebChat:
             room.broadcast(await settings_snapshot(self.engine, room.key))  # the controls show what it changed
         else:
             await self.engine.receive(HumanMessage(room.key, message_id, author, text))
-        self._typing_at.pop(room.key, None)
+        room.typing_notice_at = float("-inf")
         client.push({"type": "ack", "id": message_id})
 
     async def _typing(self, room: Room) -> None:
         now = time.monotonic()
-        if now - self._typing_at.get(room.key, -TYPING_MIN_GAP) < TYPING_MIN_GAP:
+        if now - room.typing_notice_at < TYPING_MIN_GAP:
             return
-        self._typing_at[room.key] = now
+        room.typing_notice_at = now
         await self.engine.receive(HumanTyping(room.key, Author(room.key.chat, "you"), HUMAN_TYPING_TTL))
 
     async def _control(self, room: Room, client: Client, message: Json) -> None:

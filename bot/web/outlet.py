@@ -32,25 +32,31 @@ class WebOutlet:
         self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
     ) -> str:
         """Show one bot message (or, for a control's command, a notice by that control)."""
-        room = self.rooms.room(key)
         message_id = f"b{self._run}-{next(self._ids)}"
+        room = self.rooms.rooms.get(key)
+        if room is None:
+            return message_id  # no room: the tab is closed; the store has the message for when it opens
         if reply_to is not None and reply_to.startswith(CONTROL_REPLY):
             room.broadcast({"type": "notice", "ok": True, "field": reply_to[len(CONTROL_REPLY):], "text": text})
             return message_id
         room.typing = False
         item = bubble("bot", text, message_id)
-        room.transcript.append(item)
+        room.show(item)
         room.broadcast(item)
         return message_id
 
     async def typing(self, key: ConversationKey) -> None:
         """Show "typing…" in the tab; the page lets it lapse if no refresh or stop arrives."""
-        room = self.rooms.room(key)
+        room = self.rooms.rooms.get(key)
+        if room is None:
+            return
         room.typing = True
         room.broadcast({"type": "typing", "on": True, "ttl": self.typing_ttl})
 
     async def stop_typing(self, key: ConversationKey) -> None:
         """Hide "typing…"."""
-        room = self.rooms.room(key)
+        room = self.rooms.rooms.get(key)
+        if room is None:
+            return
         room.typing = False
         room.broadcast({"type": "typing", "on": False})

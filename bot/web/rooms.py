@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from bot.core.clock import Clock, RealClock
 from bot.core.events import ConversationKey
 from bot.core.ports import Store, TraceEvent
 from bot.core.tasks import cancel_and_wait
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 Json = dict[str, Any]
 OUTBOX_LIMIT = 1000  # a browser this far behind is gone; drop it rather than grow without bound
 EVENTS_KEPT = 5000
+TRANSCRIPT_KEPT = 1000  # bubbles a room keeps for a reload; older ones are in the store
 RENDER_DELAY = 0.05  # real seconds: coalesce a burst of trace events into one timeline update
 
 
@@ -78,6 +80,8 @@ class Room:
     loaded: bool = False
     svg: str = ""
     render: asyncio.Task[None] | None = None
+    idle_since: float = 0.0  # when its last socket closed (on the rooms' clock)
+    typing_notice_at: float = float("-inf")  # real seconds: the last typing notice passed on
 
     def broadcast(self, message: Json) -> None:
         """Send to every open tab of this conversation."""
@@ -88,6 +92,11 @@ class Room:
         """Whether a message with this id is in the transcript already."""
         return any(item.get("id") == message_id for item in self.transcript)
 
+    def show(self, item: Json) -> None:
+        """Add a bubble to what a reload shows."""
+        self.transcript.append(item)
+        del self.transcript[:-TRANSCRIPT_KEPT]
+
 
 def bubble(role: str, text: str, message_id: str, at: float | None = None) -> Json:
     """A chat bubble as the page draws it (`at` in wall-clock milliseconds, for the time shown)."""
@@ -95,21 +104,31 @@ def bubble(role: str, text: str, message_id: str, at: float | None = None) -> Js
 
 
 class Rooms:
-    """Every tab's room, fed by the outlet (bubbles, typing) and the trace (timeline)."""
+    """Every open tab's room, fed by the outlet (bubbles, typing) and the trace (timeline).
 
-    def __init__(self) -> None:
+    A room with no socket for `idle_seconds` is released, as the engine releases an idle actor: what it
+    showed lives on in the store, and comes back when the tab reconnects.
+    """
+
+    def __init__(self, clock: Clock | None = None, idle_seconds: float = 300.0) -> None:
         self.rooms: dict[ConversationKey, Room] = {}
+        self.clock: Clock = clock or RealClock()
+        self.idle_seconds = idle_seconds
+        self._reaper: asyncio.Task[None] | None = None
 
     def room(self, key: ConversationKey) -> Room:
         """The room for `key`, created empty if new."""
         room = self.rooms.get(key)
         if room is None:
-            room = self.rooms[key] = Room(key)
+            room = self.rooms[key] = Room(key, idle_since=self.clock.now())
+            if self._reaper is None:
+                self._reaper = asyncio.create_task(self._release_idle(), name="web-rooms:reaper")
         return room
 
     async def open(self, key: ConversationKey, store: Store) -> Room:
         """The room for `key`, with what the store remembers when it is first opened in this process."""
         room = self.room(key)
+        room.idle_since = self.clock.now()  # not released while its first socket joins
         if not room.loaded:
             room.loaded = True
             stored = await store.load(key)
@@ -123,8 +142,10 @@ class Rooms:
         return room
 
     def on_trace(self, key: ConversationKey, event: TraceEvent) -> None:
-        """A trace listener: keep the event and redraw this room's timeline shortly."""
-        room = self.room(key)
+        """A trace listener: keep the event and redraw this room's timeline shortly (the store keeps it too)."""
+        room = self.rooms.get(key)
+        if room is None:
+            return
         room.events.append(event)
         del room.events[:-EVENTS_KEPT]
         if room.render is None or room.render.done():
@@ -135,17 +156,28 @@ class Rooms:
         room.svg = render_timeline_svg(room.events)
         room.broadcast({"type": "timeline", "svg": room.svg})
 
+    async def _release_idle(self) -> None:
+        """Drop rooms that have had no socket for `idle_seconds`."""
+        while True:
+            await self.clock.sleep(self.idle_seconds / 2)
+            now = self.clock.now()
+            for key, room in list(self.rooms.items()):
+                if not room.clients and now - room.idle_since >= self.idle_seconds:
+                    del self.rooms[key]
+                    await cancel_and_wait(room.render)
+
+    def left(self, room: Room, client: Client) -> None:
+        """A socket of this room closed; the room's idle time starts when its last one has."""
+        room.clients.discard(client)
+        if not room.clients:
+            room.idle_since = self.clock.now()
+
     async def close(self) -> None:
-        """Stop timeline redraws and every client writer."""
+        """Stop releasing rooms, timeline redraws and every client writer."""
+        await cancel_and_wait(self._reaper)
+        self._reaper = None
         for room in self.rooms.values():
             await cancel_and_wait(room.render)
             for client in list(room.clients):
                 await client.close()
             room.clients.clear()
-
-
-async def finish_client(room: Room, client: Client) -> None:
-    """Forget a client whose socket closed."""
-    room.clients.discard(client)
-    with contextlib.suppress(Exception):
-        await client.close()
