@@ -56,3 +56,49 @@ def test_telegram_and_discord_limits() -> None:
     for limit in (2000, 4096):
         parts = [p for _, p in stream(PartCutter(max_parts=20, max_part_chars=10_000, limit=limit), giant, 500)]
         assert all(len(p) <= limit for p in parts) and "".join(parts) == giant
+
+
+def test_a_thousand_line_reply_is_at_most_max_parts_messages() -> None:
+    text = "\n".join(f"line number {i} of a reply that will not stop" for i in range(1000))
+    parts = [p for _, p in stream(PartCutter(max_parts=5, max_part_chars=160, limit=2000), text, chunk=40)]
+    assert len(parts) == 5
+    assert parts[:4] == [f"line number {i} of a reply that will not stop" for i in range(4)]
+    assert len(parts[4]) <= 2000 and parts[4].startswith("line number 4 of")
+
+
+def test_five_megabytes_without_a_break_are_read_only_up_to_the_cap() -> None:
+    cutter = PartCutter(max_parts=5, max_part_chars=160, limit=2000)
+    deltas_read, parts = 0, []
+    for _ in range(5_000):  # 5 MB in 1,000-character deltas, as a runaway stream would send it
+        parts.extend(cutter.feed("x" * 1_000))
+        deltas_read += 1
+        if cutter.full:
+            break
+    parts.extend(cutter.finish())
+    assert cutter.full and deltas_read == 10, "the reply is full after max_parts * limit characters"
+    assert cutter.read == 10_000 and cutter.scanned == 10_000
+    assert len(parts) <= 5 and all(len(p) <= 2000 for p in parts)
+    assert cutter.feed("more\n") == [], "past the cap nothing is read"
+
+
+def test_each_character_is_scanned_once_however_the_stream_is_chunked() -> None:
+    text = ("a" * 30_000 + "\n") * 2 + "tail"
+    one_by_one = PartCutter(max_parts=12, max_part_chars=160, limit=100_000)
+    small = [p for _, p in stream(one_by_one, text, chunk=1)]
+    whole = PartCutter(max_parts=12, max_part_chars=160, limit=100_000)
+    assert small == [p for _, p in stream(whole, text, chunk=len(text))]
+    assert one_by_one.scanned == whole.scanned == len(text), "no rescanning of the unfinished line"
+    assert len(small) == 12 and all(len(p) <= 160 for p in small[:11])
+
+
+def test_cutting_a_huge_sentence_keeps_every_word_in_order() -> None:
+    text = " ".join(f"w{i}" for i in range(50_000))
+    pieces = cut_sentences(text, 160)
+    assert all(len(p) <= 160 for p in pieces)
+    assert " ".join(pieces) == text
+
+
+def test_a_tidy_function_cleans_prose_lines_but_never_code() -> None:
+    cutter = PartCutter(max_parts=5, max_part_chars=200, limit=2000, tidy=lambda line: line.removeprefix("Bot:"))
+    parts = [p for _, p in stream(cutter, "Bot: hi\n```\nBot: x\n```\nBot: \n")]
+    assert parts == ["hi", "```\nBot: x\n```"]

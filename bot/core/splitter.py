@@ -1,8 +1,14 @@
-"""Cuts a streamed reply into text messages: a line each, long lines at sentences, code kept whole."""
+"""Cuts a streamed reply into text messages: a line each, long lines at sentences, code kept whole.
+
+A reply is capped: at most `max_parts` messages and `max_parts * limit` characters read from the
+stream. Every step looks at each character a bounded number of times, so a huge reply without a line
+break costs no more per character than a short one.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
@@ -14,28 +20,41 @@ def cut_sentences(text: str, max_chars: int) -> list[str]:
     if len(text) <= max_chars:
         return [text]
     pieces: list[str] = []
-    current = ""
+    group: list[str] = []
+    size = 0
     for sentence in _SENTENCE_END.split(text):
-        candidate = f"{current} {sentence}".strip()
-        if len(candidate) <= max_chars:
-            current = candidate
+        if not sentence:
             continue
-        if current:
-            pieces.append(current)
-        current = sentence
-        while len(current) > max_chars:
-            pieces.append(_cut_words(current, max_chars))
-            current = current[len(pieces[-1]) :].lstrip()
-    if current:
-        pieces.append(current)
+        grown = size + len(sentence) + (1 if group else 0)
+        if grown <= max_chars:
+            group.append(sentence)
+            size = grown
+            continue
+        if group:
+            pieces.append(" ".join(group))
+        words = cut_words(sentence, max_chars)
+        pieces.extend(words[:-1])
+        group, size = [words[-1]], len(words[-1])
+    if group:
+        pieces.append(" ".join(group))
     return pieces
 
 
-def _cut_words(text: str, max_chars: int) -> str:
-    """The longest prefix of at most `max_chars` that ends at a word boundary (or a hard cut)."""
-    head = text[:max_chars]
-    space = head.rfind(" ")
-    return head[:space] if space > max_chars // 2 else head
+def cut_words(text: str, max_chars: int) -> list[str]:
+    """Pieces of at most `max_chars`, each ending at a word boundary where one is near (else a hard cut)."""
+    pieces: list[str] = []
+    start, end = 0, len(text)
+    while end - start > max_chars:
+        stop = start + max_chars
+        space = text.rfind(" ", start, stop)  # only this window is searched: linear in the whole text
+        cut = space if space - start > max_chars // 2 else stop
+        pieces.append(text[start:cut])
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        pieces.append(text[start:])
+    return pieces or [text]
 
 
 def split_code_block(block: str, limit: int) -> list[str]:
@@ -44,57 +63,97 @@ def split_code_block(block: str, limit: int) -> list[str]:
         return [block]
     lines = block.split("\n")
     opening, body = lines[0], lines[1:-1]
-    budget = limit - len(opening) - len(FENCE) - 2
+    budget = max(1, limit - len(opening) - len(FENCE) - 2)
     chunks: list[str] = []
     current: list[str] = []
+    size = 0  # the length of "\n".join(current), kept as lines are added
+
+    def flush() -> None:
+        nonlocal current, size
+        if current:
+            chunks.append("\n".join([opening, *current, FENCE]))
+        current, size = [], 0
+
     for line in body:
-        while len(line) > budget:
-            current.append(line[:budget])
-            chunks.append("\n".join([opening, *current, FENCE]))
-            current, line = [], line[budget:]
-        if sum(len(x) + 1 for x in current) + len(line) > budget:
-            chunks.append("\n".join([opening, *current, FENCE]))
-            current = []
+        if len(line) > budget:
+            flush()
+            for start in range(0, len(line), budget):
+                current, size = [line[start : start + budget]], min(budget, len(line) - start)
+                if start + budget < len(line):
+                    flush()
+            continue
+        if current and size + 1 + len(line) > budget:
+            flush()
+        size += len(line) + (1 if current else 0)
         current.append(line)
-    if current:
-        chunks.append("\n".join([opening, *current, FENCE]))
+    flush()
     return chunks
+
+
+def _as_is(line: str) -> str:
+    return line
 
 
 @dataclass
 class PartCutter:
-    """Feed it streamed text; it hands back finished parts as soon as each line completes."""
+    """Feed it streamed text; it hands back finished parts as soon as each line completes.
+
+    `tidy` cleans each line of prose before it is cut (code is left alone). Once `full` is true the
+    reply has reached its cap and the rest of the stream is not worth reading.
+    """
 
     max_parts: int
     max_part_chars: int
     limit: int
+    tidy: Callable[[str], str] = _as_is
     emitted: int = 0
-    _buffer: str = ""
+    read: int = 0  # characters taken from the stream, at most max_chars
+    scanned: int = 0  # characters examined for line ends: each once, however the stream is chunked
+    _line: list[str] = field(default_factory=list)
     _code: list[str] | None = None
     _tail: list[str] = field(default_factory=list)
+    _tail_size: int = 0
+
+    @property
+    def max_chars(self) -> int:
+        """The most characters one reply may read from the stream."""
+        return max(1, self.max_parts) * self.limit
+
+    @property
+    def full(self) -> bool:
+        """True once nothing more from the stream could be sent."""
+        return self.read >= self.max_chars or self._tail_size >= self.limit
 
     def feed(self, delta: str) -> list[str]:
         """Add streamed text; return the parts completed by it."""
-        self._buffer += delta
+        if self.full:
+            return []
+        delta = delta[: self.max_chars - self.read]
+        self.read += len(delta)
+        self.scanned += len(delta)
+        *complete, rest = delta.split("\n")
         out: list[str] = []
-        while "\n" in self._buffer:
-            line, self._buffer = self._buffer.split("\n", 1)
-            out.extend(self._line(line))
+        for piece in complete:
+            self._line.append(piece)
+            line, self._line = "".join(self._line), []
+            out.extend(self._take_line(line))
+        if rest:
+            self._line.append(rest)
         return out
 
     def finish(self) -> list[str]:
-        """The stream ended: return whatever is left as final parts."""
-        out = self._line(self._buffer) if self._buffer else []
-        self._buffer = ""
+        """The stream ended (or the reply is full): return whatever is left as final parts."""
+        line, self._line = "".join(self._line), []
+        out = self._take_line(line) if line else []
         if self._code is not None:
             self._code.append(FENCE)
             out.extend(self._emit(split_code_block("\n".join(self._code), self.limit)))
             self._code = None
         if self._tail:
-            out.extend(self._flush_tail())
+            out.append(self._flush_tail())
         return out
 
-    def _line(self, line: str) -> list[str]:
+    def _take_line(self, line: str) -> list[str]:
         if self._code is not None:
             self._code.append(line)
             if line.strip().startswith(FENCE):
@@ -104,7 +163,7 @@ class PartCutter:
         if line.strip().startswith(FENCE):
             self._code = [line.rstrip()]
             return []
-        text = line.strip()
+        text = self.tidy(line.strip()).strip()
         if not text:
             return []
         return self._emit(cut_sentences(text, min(self.max_part_chars, self.limit)))
@@ -115,14 +174,18 @@ class PartCutter:
             if self.emitted < self.max_parts - 1:
                 self.emitted += 1
                 out.append(part)
-            else:
-                # The last allowed part gathers everything left, so nothing the model said is lost.
+            elif self._tail_size < self.limit:
+                # The last allowed part gathers what is left, up to the platform's limit for one message.
+                self._tail_size += len(part) + (1 if self._tail else 0)
                 self._tail.append(part)
         return out
 
-    def _flush_tail(self) -> list[str]:
+    def _flush_tail(self) -> str:
         joined = "\n".join(self._tail)
-        self._tail = []
-        pieces = [joined] if len(joined) <= self.limit else cut_sentences(joined.replace("\n", " "), self.limit)
-        self.emitted += len(pieces)
-        return pieces
+        self._tail, self._tail_size = [], 0
+        self.emitted += 1
+        if len(joined) <= self.limit:
+            return joined
+        head = joined[: self.limit]
+        space = max(head.rfind(" "), head.rfind("\n"))
+        return head[:space].rstrip() if space > self.limit // 2 else head

@@ -28,6 +28,10 @@ _ERROR_KINDS: dict[int, tuple[str, str]] = {
 }
 
 
+# Streams a broken server might send: each is one bad event after the role chunk.
+MALFORMED = ("bad_json", "bad_utf8", "no_choices", "string_choices")
+
+
 @dataclass
 class _Fault:
     """One scripted misbehaviour for a single request."""
@@ -35,6 +39,7 @@ class _Fault:
     status: int | None  # None means: hang until the server stops
     retry_after: float | None = None
     body: dict[str, Any] | str | None = None
+    malformed: str | None = None  # one of MALFORMED: a 200 stream with a bad event in it
 
 
 class FakeOpenAIServer:
@@ -51,6 +56,7 @@ class FakeOpenAIServer:
         self.chunk_delay = chunk_delay
         self.default_reply = default_reply
         self.requests: list[dict[str, Any]] = []
+        self.streams_cut_short = 0  # streams the client hung up on before their end
         self.url = ""
         self._replies: deque[str] = deque()
         self._reply_fn: ReplyFn | None = None
@@ -81,6 +87,12 @@ class FakeOpenAIServer:
     ) -> None:
         """Make the next `times` completion requests fail with an OpenAI-style error."""
         self._faults.extend(_Fault(status, retry_after, body) for _ in range(times))
+
+    def malformed_next(self, kind: str, times: int = 1) -> None:
+        """Make the next `times` streamed completions send one malformed event (a kind in MALFORMED)."""
+        if kind not in MALFORMED:
+            raise ValueError(f"unknown malformed stream {kind!r}; choose from {', '.join(MALFORMED)}")
+        self._faults.extend(_Fault(200, malformed=kind) for _ in range(times))
 
     def hang_next(self, times: int = 1) -> None:
         """Make the next `times` completion requests never answer (until the server stops)."""
@@ -168,7 +180,7 @@ class FakeOpenAIServer:
         if fault is not None and fault.status is None:
             await self._stopping.wait()
             return web.Response(status=503)
-        if fault is not None:
+        if fault is not None and fault.malformed is None:
             return self._error(fault)
         text = await self._next_reply(body.get("messages", []))
         ident = f"chatcmpl-fake{next(self._ids)}"
@@ -204,9 +216,10 @@ class FakeOpenAIServer:
         )
         await response.prepare(request)
 
-        async def send(data: dict[str, Any] | str) -> None:
-            payload = data if isinstance(data, str) else json.dumps(data)
-            await response.write(f"data: {payload}\n\n".encode())
+        async def send(data: dict[str, Any] | str | bytes) -> None:
+            text = data if isinstance(data, str | bytes) else json.dumps(data)
+            payload = text if isinstance(text, bytes) else text.encode()
+            await response.write(b"data: " + payload + b"\n\n")
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
@@ -215,6 +228,8 @@ class FakeOpenAIServer:
         try:
             await self._gate.wait()
             await send(chunk({"role": "assistant", "content": "", "refusal": None}))
+            if fault is not None and fault.malformed is not None:
+                await send(_malformed(fault.malformed, base))
             step = max(1, self.chunk_size)
             for start in range(0, len(text), step):
                 if self.chunk_delay:
@@ -228,7 +243,7 @@ class FakeOpenAIServer:
             await send("[DONE]")
             await response.write_eof()
         except ConnectionResetError:
-            pass  # the client went away mid-stream (e.g. it cancelled the generation)
+            self.streams_cut_short += 1  # the client went away mid-stream (it cancelled, or had enough)
         return response
 
     async def _next_reply(self, messages: Messages) -> str:
@@ -249,3 +264,13 @@ class FakeOpenAIServer:
             payload = {"error": {"message": message, "type": kind, "param": None, "code": code}}
         headers = {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
         return web.json_response(payload, status=status, headers=headers)
+
+
+def _malformed(kind: str, base: dict[str, Any]) -> bytes:
+    """The body of one bad streamed event."""
+    if kind == "bad_json":
+        return b'{"id": "chatcmpl-broken", "choices": [{"index": 0, "delta": {"content": "hal'
+    if kind == "bad_utf8":
+        return b'{"choices": [{"index": 0, "delta": {"content": "caf\xc3\x28 \xff"}}]}'
+    shape = {"no_choices": {}, "string_choices": {"choices": "oops"}}[kind]
+    return json.dumps({**base, "object": "chat.completion.chunk", **shape}).encode()
