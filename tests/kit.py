@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.core.clock import VirtualClock
@@ -13,82 +12,18 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, Command, ConversationKey, HumanDelete, HumanEdit, HumanMessage, HumanTyping
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, ResponderFailed, Say, always_wanted
+from bot.core.ports import Intent, ReplyRequest
+from bot.testing import RecordingOutlet, ScriptedResponder, Sent, unanswered_texts
+
+__all__ = ["ChatScene", "RecordingOutlet", "ScriptedResponder", "Sent", "unanswered_texts"]
 from persona import load_persona
-
-
-@dataclass
-class Sent:
-    """A message the human saw arrive."""
-
-    at: float
-    text: str
-    reply_to: str | None
-    key: ConversationKey
-
-
-@dataclass
-class RecordingOutlet:
-    """An outlet that records what the human would see, stamped with virtual time."""
-
-    clock: VirtualClock
-    platform: str = "test"
-    limit: int = 2000
-    typing_ttl: float = 5.0
-    has_typing_signal: bool = False
-    sent: list[Sent] = field(default_factory=list)
-    typing_at: list[float] = field(default_factory=list)
-    typing_stopped_at: list[float] = field(default_factory=list)
-
-    async def send(
-        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
-    ) -> str:
-        """Record a delivered message."""
-        self.sent.append(Sent(self.clock.now(), text, reply_to, key))
-        return f"m{len(self.sent)}"
-
-    async def typing(self, key: ConversationKey) -> None:
-        """Record an indicator refresh."""
-        self.typing_at.append(self.clock.now())
-
-    async def stop_typing(self, key: ConversationKey) -> None:
-        """Record the indicator being hidden."""
-        self.typing_stopped_at.append(self.clock.now())
-
-
-@dataclass
-class ScriptedResponder:
-    """A stand-in model: thinks for `latency` virtual seconds, then streams the scripted parts."""
-
-    clock: VirtualClock
-    script: Callable[[ReplyRequest], list[str]] = lambda request: ["ok"]
-    latency: float = 1.0
-    per_part: float = 0.2
-    failures: int = 0
-    requests: list[ReplyRequest] = field(default_factory=list)
-
-    async def reply(self, request: ReplyRequest) -> AsyncIterator[Intent]:
-        """Yield Say intents after the latency; fail while `failures` remain."""
-        self.requests.append(request)
-        await self.clock.sleep(self.latency)
-        if self.failures:
-            self.failures -= 1
-            raise ResponderFailed("scripted failure")
-        for part in self.script(request):
-            yield Say(part)
-            await self.clock.sleep(self.per_part)
-
-
-def unanswered_texts(request: ReplyRequest) -> list[str]:
-    """What the human said that this request answers."""
-    return [line.text for line in request.unanswered]
 
 
 class ChatScene:
     """One human texting the bot in one chat, in virtual time."""
 
     def __init__(self, *, persona: str = "sunny", turn: str | None = "fixed", interrupt: str | None = None,
-                 typing_signal: bool = False, script: Callable[[ReplyRequest], list[str]] | None = None,
+                 typing_signal: bool = False, script: Callable[[ReplyRequest], Sequence[str | Intent]] | None = None,
                  latency: float = 1.0, failure_reply: str = "message", overrides: dict[str, Any] | None = None,
                  idle_seconds: float = 300.0) -> None:
         self.clock = VirtualClock()
@@ -153,8 +88,7 @@ class ChatScene:
 
     async def until_quiet(self, limit: float = 300.0) -> None:
         """Let time pass until the bot has nothing left to do."""
-        await self.clock.run_until(lambda: all(a.job is None and not a.state.pending
-                                               for a in self.engine.actors.values()), limit=limit)
+        await self.engine.until_idle(limit=limit)
 
     def bot_texts(self) -> list[str]:
         """Every message the bot delivered, in order."""

@@ -13,7 +13,7 @@ import random
 import statistics
 import time
 import tracemalloc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,36 +22,13 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, HumanMessage
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, Say, always_wanted
+from bot.core.ports import Intent, ReplyRequest, Say, SessionFeed
 from bot.core.tasks import cancel_and_wait
 from bot.runtime import keep_gc_young, tune_gc
+from bot.testing import CountingOutlet
 from persona import load_persona
 
 WORDS = ["hey", "so", "what do you think?", "lol", "and then", "ok but", "wait really?", "idk"]
-
-
-@dataclass
-class CountingOutlet:
-    """An outlet that only counts what would be sent."""
-
-    platform: str = "bench"
-    limit: int = 2000
-    typing_ttl: float = 5.0
-    has_typing_signal: bool = False
-    sent: int = 0
-
-    async def send(
-        self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
-    ) -> str:
-        """Count a message."""
-        self.sent += 1
-        return str(self.sent)
-
-    async def typing(self, key: ConversationKey) -> None:
-        """Nothing to show."""
-
-    async def stop_typing(self, key: ConversationKey) -> None:
-        """Nothing to hide."""
 
 
 @dataclass
@@ -63,7 +40,7 @@ class StandInLLM:
     calls: int = 0
     parts: list[str] = field(default_factory=lambda: ["haha yeah", "what about you?"])
 
-    async def reply(self, request: ReplyRequest) -> AsyncIterator[Intent]:
+    async def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
         """Wait the latency, then yield the parts."""
         self.calls += 1
         await self.clock.sleep(self.latency)
@@ -94,7 +71,7 @@ def _engine(
 async def _quiet(engine: Engine, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(a.job is None and not a.state.pending and not a.inbox for a in engine.actors.values()):
+        if engine.quiet:
             return
         await asyncio.sleep(0.05)
 

@@ -14,14 +14,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.bench.engine_bench import CountingOutlet
 from bot.bench.log import LogConversation, LogMessage, group_turns
 from bot.bench.virtual_loop import LoopClock
 from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, Event, HumanMessage, HumanTyping
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, Say
+from bot.core.ports import Intent, ReplyRequest, Say, SessionFeed
+from bot.testing import CountingOutlet
 from persona import Persona, load_persona
 
 CHARS_PER_WORD = 5.0
@@ -52,7 +52,7 @@ class StandInModel:
     chars: int
     parts: int
 
-    async def reply(self, request: ReplyRequest) -> AsyncIterator[Intent]:
+    async def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
         """Wait, then yield the parts."""
         await asyncio.sleep(self.latency)
         size = max(1, self.chars // self.parts)

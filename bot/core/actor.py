@@ -1,191 +1,119 @@
-"""One conversation's actor: its own inbox and task; decides when to answer and what to do when interrupted."""
+"""One conversation's actor: its own inbox and task, the only writer of its state.
+
+It decides when to answer and what to do when interrupted; reply jobs report back through its inbox.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections import deque
-from dataclasses import dataclass, field, replace
-from typing import Any
 
-from bot.core.commands import CommandResult, run_command
+from bot.core.commands import run_command
 from bot.core.config import ChatConfig, EngineDeps
-from bot.core.events import (
-    Command,
-    ConversationKey,
-    Event,
-    HumanDelete,
-    HumanEdit,
-    HumanMessage,
-    HumanTyping,
-    Nudge,
-    describe_attachments,
-)
-from bot.core.ports import HISTORY_LIMIT, Line, ReplyRequest
-from bot.core.reply import ReplyContext, ReplyJob
-from bot.core.tasks import cancel_and_wait
-from policies.interrupt import Defer, Finish, Revise
-from policies.view import ConversationView, Ignore, Respond, Rhythm, Said, WaitUntil
+from bot.core.events import Command, ConversationKey, Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping, Nudge
+from bot.core.mailbox import Mailbox, Tick, new_done
+from bot.core.outbox import Outbox
+from bot.core.ports import CutShortReply, Line, MessageChanged, TypingSeen
+from bot.core.reply import JobEnded, PartChanged, PartDelivered, ReplyContext, ReplyJob, continuation_note
+from bot.core.state import ConversationState, Pending
+from policies.interrupt import Defer, Finish, Relay, Revise
+from policies.view import ConversationView, Ignore, Respond, WaitUntil
 
 log = logging.getLogger(__name__)
+_reply_ids = itertools.count(1)
+
+Item = Event | PartDelivered | PartChanged | JobEnded
 
 
-@dataclass(frozen=True, slots=True)
-class _Tick:
-    """The actor's timer went off."""
-
-
-@dataclass(frozen=True, slots=True)
-class _JobEnded:
-    job: ReplyJob
-
-
-@dataclass
-class _Pending:
-    msg: HumanMessage
-    at: float
-
-    def text(self) -> str:
-        note = describe_attachments(self.msg.attachments)
-        return f"{self.msg.text} {note}".strip()
-
-
-@dataclass
-class _State:
-    history: list[Line] = field(default_factory=list)
-    pending: list[_Pending] = field(default_factory=list)
-    overrides: dict[str, Any] = field(default_factory=dict)
-    rhythms: dict[str, Rhythm] = field(default_factory=dict)
-    typing_until: float | None = None
-    new_since_job: list[_Pending] = field(default_factory=list)
-    deferred_once: bool = False
-
-
-class ConversationActor:
+class ConversationActor(Mailbox[Item]):
     """Owns one chat's state and handles its events strictly in order."""
 
     def __init__(self, key: ConversationKey, deps: EngineDeps) -> None:
+        super().__init__(str(key), deps.clock)
         self.key = key
         self.deps = deps
-        self.state = _State()
+        self.state = ConversationState()
+        self.outbox = Outbox(key, deps.outlet, deps.store, deps.clock, deps.trace)
         self.job: ReplyJob | None = None
-        self.inbox: deque[tuple[Event | _Tick | _JobEnded, asyncio.Future[None] | None]] = deque()
-        self.task: asyncio.Task[None] | None = None
-        self._timer: asyncio.Task[None] | None = None
-        self._timer_at: float | None = None
         self._restored = False
-        self.last_active = deps.clock.now()
+        self._cut_short: CutShortReply | None = None
 
     def post(self, event: Event) -> asyncio.Future[None]:
-        """Queue an event; the future resolves once the event is stored and counted as received."""
-        if self.job is not None and self._interrupts(event):
+        """Queue an event; the future resolves once it is stored and received (or carries why it was not)."""
+        if self.job is not None and self.job.interrupted_by(event, self.config().interrupt_policy.name):
             self.job.pause()  # at once: nothing unsent may leave after this input arrived
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._enqueue(event, done)
+        done = new_done()
+        self.enqueue(event, done)
         return done
-
-    def wake(self) -> None:
-        """Restore from the store if not yet done and act on what is unanswered (used after a restart)."""
-        self._enqueue(_Tick())
-
-    def _enqueue(self, item: Event | _Tick | _JobEnded, done: asyncio.Future[None] | None = None) -> None:
-        self.inbox.append((item, done))
-        if self.task is None or self.task.done():
-            # No task while idle: an idle conversation costs only its state, not a parked coroutine.
-            self.task = asyncio.create_task(self._drain(), name=f"actor:{self.key}")
-
-    def _interrupts(self, event: Event) -> bool:
-        if isinstance(event, HumanMessage):
-            return bool(event.text.strip() or event.attachments)
-        if isinstance(event, HumanTyping):
-            return self.config().interrupt_policy.name != "finish"
-        if isinstance(event, HumanEdit | HumanDelete) and self.job is not None:
-            return event.message_id in self.job.covers and not self.job.outcome.delivered
-        return False
 
     def config(self) -> ChatConfig:
         """The chat's effective persona, timing and policies."""
         return self.deps.chat_config(self.state.overrides)
 
     @property
-    def idle(self) -> bool:
-        """True when nothing is pending, in flight, queued or scheduled."""
-        return (
-            not self.state.pending and self.job is None and not self.inbox
-            and (self._timer is None or self._timer.done()) and (self.task is None or self.task.done())
-        )
+    def quiet(self) -> bool:
+        """True when nothing is unanswered, in flight or waiting in the inbox."""
+        return not self.state.pending and self.job is None and not self.draining
 
-    async def _drain(self) -> None:
+    @property
+    def idle(self) -> bool:
+        """Quiet, and no timer set either: the actor can be released."""
+        return self.quiet and not self.timer_set
+
+    async def prepare(self) -> None:
+        """Restore from the store before the first item."""
         if not self._restored:
-            self._restored = True
             await self._restore()
-        while self.inbox:
-            item, done = self.inbox.popleft()
-            try:
-                await self._handle(item)
-            except Exception:
-                log.exception("conversation %s failed to handle %s", self.key, type(item).__name__)
-            finally:
-                if done is not None and not done.done():
-                    done.set_result(None)
-        self.last_active = self.deps.clock.now()
 
     async def _restore(self) -> None:
         stored = await self.deps.store.load(self.key)
-        self.state.history = stored.history
-        self.state.overrides = stored.overrides
-        self.state.rhythms = stored.rhythms
+        self._restored = True
         now = self.deps.clock.now()
-        self.state.pending = [_Pending(m, m.at or now) for m in stored.pending]
+        self.state = ConversationState.restored(stored, now)
+        self._cut_short = stored.cut_short
         stale = [p for p in self.state.pending if now - p.at > self.deps.fresh_seconds]
         if stale:
             await self._late(stale)
-        if self.state.pending:
-            self._evaluate()
+        if self.state.pending or self._cut_short is not None:
+            self.inbox.appendleft((Tick(), None))  # decide on what was left unanswered right after this item
 
-    async def _late(self, stale: list[_Pending]) -> None:
+    async def _late(self, stale: list[Pending]) -> None:
         """Messages that waited past the freshness window (the bot was down): the late line, or nothing."""
-        ids = [p.msg.message_id for p in stale]
+        ids = [p.id for p in stale]
         self.deps.trace(self.key, "late", self.deps.clock.now(), ids=ids, reply=self.deps.late_reply)
-        if self.deps.late_reply == "silent" or await self._say_line("late", f"late-{ids[-1]}", ids):
+        if self.deps.late_reply == "silent" or await self._say_line("late", ids):
             await self._answered(ids)
         # if the late line could not be sent, they stay unanswered and get a normal reply
 
-    async def _say_line(self, what: str, part_id: str, answers: list[str]) -> bool:
+    async def _say_line(self, what: str, answers: list[str]) -> bool:
         """Send one of the persona's canned lines, answering `answers`; False if it could not be sent."""
-        text = self.config().persona.line(what)
-        await self.deps.store.plan_part(self.key, part_id, text, self.deps.clock.now())
-        try:
-            platform_id = await self.deps.outlet.send(self.key, text, None)
-        except Exception as exc:
-            log.warning("could not send the %s line to %s: %s", what, self.key, type(exc).__name__)
-            await self.deps.store.part_cancelled(self.key, part_id, "send failed")
+        delivered = await self.outbox.send_or_none(self.config().persona.line(what), kind="line")
+        if delivered is None:
             return False
-        now = self.deps.clock.now()
         await self._answered(answers)  # in history the messages come before the line that answers them
-        await self.deps.store.part_sent(self.key, part_id, platform_id, now)
-        self._remember([Line("bot", text, now)])
-        self.deps.trace(self.key, "part_sent", now, text=text, covers=answers)
+        await self.outbox.confirm(delivered)
+        self.state.remember([Line("bot", delivered.text, delivered.at)], ref=delivered.part_id)
+        self.deps.trace(self.key, "part_sent", delivered.at, text=delivered.text, covers=answers)
         return True
 
-    async def _handle(self, item: Event | _Tick | _JobEnded) -> None:
+    async def handle(self, item: Item | Tick) -> None:
+        """Handle one event, delivery, change or end of a reply, or a tick."""
         if isinstance(item, HumanMessage):
             await self._on_message(item)
         elif isinstance(item, HumanTyping):
-            self.state.typing_until = self.deps.clock.now() + item.ttl
-            self.deps.trace(self.key, "human_typing", self.deps.clock.now(), until=self.state.typing_until)
-            self._schedule(self.state.typing_until)
-        elif isinstance(item, HumanEdit):
-            await self._on_edit(item.message_id, item.text)
-        elif isinstance(item, HumanDelete):
-            await self._on_edit(item.message_id, None)
+            self._on_typing(item)
+        elif isinstance(item, HumanEdit | HumanDelete):
+            await self._on_edit(item.message_id, item.text if isinstance(item, HumanEdit) else None)
         elif isinstance(item, Command):
-            await self._on_command(item)
-            return
+            return await self._on_command(item)
         elif isinstance(item, Nudge):
-            self._on_nudge(item)
-            return
-        elif isinstance(item, _JobEnded):
+            return self._on_nudge(item)
+        elif isinstance(item, PartDelivered):
+            return await self._on_delivered(item)
+        elif isinstance(item, PartChanged):
+            return self.state.change_line(item.part_id, item.text)
+        elif isinstance(item, JobEnded):
             await self._on_job_ended(item.job)
         await self._after_input()
 
@@ -196,96 +124,126 @@ class ConversationActor:
             return
         if not await self.deps.store.save_human(msg, now):
             return  # a redelivery of a message we already have
-        pending = _Pending(msg, now)
+        pending = Pending(msg, now)
         self.state.pending.append(pending)
         self.state.typing_until = None  # sending a message ends that typing spell
         self.deps.trace(self.key, "human_message", now, text=msg.text, id=msg.message_id)
         if self.job is not None:
             self.state.new_since_job.append(pending)
 
+    def _on_typing(self, typing: HumanTyping) -> None:
+        self.state.typing_until = self.deps.clock.now() + typing.ttl
+        self.deps.trace(self.key, "human_typing", self.deps.clock.now(), until=self.state.typing_until)
+        if self.job is not None:
+            self.job.hear(TypingSeen(self.state.typing_until))
+        self.schedule(self.state.typing_until)
+
     async def _on_edit(self, message_id: str, text: str | None) -> None:
-        index = next((i for i, p in enumerate(self.state.pending) if p.msg.message_id == message_id), None)
-        if index is None:
+        if self.state.find(message_id) is None:
             return  # an edit of something long answered changes nothing now
         await self.deps.store.edit_human(self.key, message_id, text)
+        covered = self.job is not None and message_id in self.job.covers
         if text is None:
-            removed = self.state.pending.pop(index)
-            self.state.new_since_job = [p for p in self.state.new_since_job if p is not removed]
-            if self.job is not None and message_id in self.job.covers and not self.state.pending:
+            self.state.drop(message_id)  # looked up again after the write: the state may have moved on
+            if self.job is not None and covered and not self.state.pending:
                 await self._stop_job("the message it answered was deleted")
         else:
-            edited = _Pending(replace(self.state.pending[index].msg, text=text), self.state.pending[index].at)
-            self.state.pending[index] = edited
-            if self.job is not None and message_id in self.job.covers:
+            edited = self.state.replace_text(message_id, text)
+            if edited is not None and covered:
                 self.state.new_since_job.append(edited)
+        if self.job is not None and covered:
+            self.job.hear(MessageChanged(message_id, text))
 
     async def _after_input(self) -> None:
         if self.job is None:
-            self._evaluate()
-            return
+            return await self._evaluate()
         if not self.job.paused:
             return
         if self.state.new_since_job:
             await self._decide_interruption()
         elif self.state.typing_until is not None and self.state.typing_until > self.deps.clock.now():
-            self._schedule(self.state.typing_until)
+            self.schedule(self.state.typing_until)
         else:
             self.job.resume()  # they stopped typing without sending: keep the part
 
     async def _decide_interruption(self) -> None:
         assert self.job is not None
         now = self.deps.clock.now()
-        decision = self.config().interrupt_policy.decide(self._view(), now, self.state.deferred_once)
+        cfg = self.config()
+        decision = cfg.interrupt_policy.decide(self._view(cfg), now, self.state.deferred_once)
         self.deps.trace(self.key, "interrupt", now, decision=type(decision).__name__.lower())
         if isinstance(decision, Finish):
             self.state.new_since_job = []
             self.job.resume()
+        elif isinstance(decision, Relay):
+            new, self.state.new_since_job = self.state.new_since_job, []
+            self.job.relay(tuple(p.line() for p in new), [p.id for p in new])
         elif isinstance(decision, Defer):
             self.state.deferred_once = True
-            self._schedule(decision.until)
+            self.schedule(decision.until)
         elif isinstance(decision, Revise):
             await self._stop_job("revised: the human wrote again")
-            self._evaluate()
+            await self._evaluate()
 
     async def _stop_job(self, reason: str) -> None:
         job, self.job = self.job, None
         if job is not None:
-            await job.stop(reason)
+            late = await job.stop(reason)
+            if late is not None:  # a part that was on the wire when the stop came: it was said
+                await self._on_delivered(PartDelivered(job, late))
         self.state.new_since_job = []
         self.state.deferred_once = False
+
+    async def _on_delivered(self, item: PartDelivered) -> None:
+        covers = set(item.job.covers)
+        answered = [p.id for p in self.state.pending if p.id in covers]
+        if answered:
+            await self._answered(answered)  # the messages it answers go into history first
+        await self.outbox.confirm(item.delivered)
+        self.state.remember([Line("bot", item.delivered.text, item.delivered.at)], ref=item.delivered.part_id)
 
     async def _on_job_ended(self, job: ReplyJob) -> None:
         if job is not self.job:
             return
         self.job = None
         outcome = job.outcome
-        unanswered = [p.msg.message_id for p in self.state.pending if p.msg.message_id in job.covers]
-        if outcome.failure is not None and not outcome.delivered and self.deps.failure_reply != "silent":
-            await self._say_line("llm_down", f"down-{self.deps.clock.now():.6f}", unanswered)
-        if unanswered and not outcome.delivered:
-            await self._answered(unanswered)  # silence or failure: do not loop on the same messages
         self.state.deferred_once = False
         self.state.new_since_job = []
+        if outcome.hold_until is not None and not outcome.delivered:
+            return self.schedule(outcome.hold_until)  # the session chose to wait: still unanswered
+        unanswered = [p.id for p in self.state.pending if p.id in job.covers]
+        if outcome.failure is not None and not outcome.delivered and self.deps.failure_reply != "silent":
+            await self._say_line("llm_down", unanswered)
+        if unanswered and not outcome.delivered:
+            await self._answered(unanswered)  # silence or failure: do not loop on the same messages
 
-    def _evaluate(self) -> None:
-        if self.job is not None or not self.state.pending:
+    async def _evaluate(self) -> None:
+        if self.job is not None:
             return
+        if not self.state.pending:
+            return await self._continue_cut_short()
         now = self.deps.clock.now()
         cfg = self.config()
-        view = self._view()
+        view = self._view(cfg)
         decision = cfg.turn_policy.decide(view, now)
         if isinstance(decision, Respond) and view.is_group and not cfg.group_policy.should_answer(view, self.deps.rng):
             decision = Ignore("group policy: not for the bot")
         self.deps.trace(self.key, "decision", now, decision=type(decision).__name__.lower(),
                         until=getattr(decision, "at", None))
         if isinstance(decision, WaitUntil):
-            self._schedule(decision.at)
+            self.schedule(decision.at)
         elif isinstance(decision, Respond):
-            self._start_job(cfg)
+            await self._start_job(cfg)
         else:
-            asyncio.get_running_loop().create_task(
-                self._answered([p.msg.message_id for p in self.state.pending]), name=f"ignore:{self.key}"
-            )
+            await self._answered([p.id for p in self.state.pending])
+
+    async def _continue_cut_short(self) -> None:
+        """After a restart, finish the reply the crash cut short (unless the human wrote since)."""
+        cut, self._cut_short = self._cut_short, None
+        if cut is None:
+            return
+        self.deps.trace(self.key, "continue", self.deps.clock.now(), sent=list(cut.delivered))
+        await self._start_job(self.config(), note=continuation_note(cut.delivered))
 
     def _on_nudge(self, nudge: Nudge) -> None:
         now = self.deps.clock.now()
@@ -293,100 +251,47 @@ class ConversationActor:
             self.deps.trace(self.key, "nudge_dropped", now, reason=nudge.reason)
             return  # the human wrote first, or a reply is under way
         self.deps.trace(self.key, "nudge", now, reason=nudge.reason)
-        self._start_job(self.config(), note=nudge.note, is_group=nudge.is_group)
+        self._spawn_job(self.config(), note=nudge.note, is_group=nudge.is_group)
 
-    def _start_job(self, cfg: ChatConfig, note: str = "", is_group: bool = False) -> None:
-        pending = self.state.pending
-        request = ReplyRequest(
-            system=f"{cfg.persona.style}\n\n{note}" if note else cfg.persona.style,
-            history=tuple(self.state.history),
-            unanswered=tuple(Line("human", p.text(), p.at, p.msg.author.name) for p in pending),
-            max_parts=cfg.timing.max_parts,
-            max_part_chars=cfg.persona.typing.max_part_chars,
-            limit=self.deps.outlet.limit,
-            is_group=pending[-1].msg.is_group if pending else is_group,
-        )
-        if pending:
-            self._note_turn(pending)
-        ctx = ReplyContext(self.key, self.deps.clock, self.deps.responder, self.deps.outlet, self.deps.store,
-                           cfg.pacing(self.deps.rng), self.deps.trace, self._on_delivered)
-        # In a group, quote the message that called the bot, not whatever came last.
-        quoted = [p for p in pending if p.msg.addressed] or pending
-        reply_to = quoted[-1].msg.message_id if pending and pending[-1].msg.is_group else None
-        self.job = ReplyJob(ctx, request, tuple(p.msg.message_id for p in pending), reply_to)
+    async def _start_job(self, cfg: ChatConfig, note: str = "") -> None:
+        if self._cut_short is not None:  # the human wrote since the crash: this reply covers it all
+            cut, self._cut_short = self._cut_short, None
+            await self.deps.store.reply_ended(self.key, cut.reply_id, self.deps.clock.now())
+        if self.state.pending:
+            author, rhythm = self.state.observe_turn()
+            await self.deps.store.save_rhythm(self.key, author, rhythm)
+        self._spawn_job(cfg, note=note)
+
+    def _spawn_job(self, cfg: ChatConfig, note: str = "", is_group: bool = False) -> None:
+        request = self.state.reply_request(cfg, self.deps.outlet.limit, note, is_group)
+        ctx = ReplyContext(self.deps.clock, self.deps.responder, self.outbox, cfg.pacing(self.deps.rng),
+                           self.deps.trace, self.enqueue)
+        covers = tuple(p.id for p in self.state.pending)
+        self.job = ReplyJob(ctx, request, covers, self.state.quote_target(), f"r{next(_reply_ids)}")
         self.state.new_since_job = []
-        self.job.start(lambda job: self._enqueue(_JobEnded(job)))
+        self.job.start()
 
-    async def _on_delivered(self, job: ReplyJob, text: str, at: float) -> None:
-        covered = [p.msg.message_id for p in self.state.pending if p.msg.message_id in job.covers]
-        if covered:
-            await self._answered(covered)
-        self._remember([Line("bot", text, at)])
+    def _view(self, cfg: ChatConfig) -> ConversationView:
+        return self.state.view(cfg.timing, self.deps.outlet.has_typing_signal)
 
     async def _answered(self, message_ids: list[str]) -> None:
-        ids = set(message_ids)
-        moved = [p for p in self.state.pending if p.msg.message_id in ids]
-        self.state.pending = [p for p in self.state.pending if p.msg.message_id not in ids]
-        self._remember([Line("human", p.text(), p.at, p.msg.author.name) for p in moved])
-        await self.deps.store.mark_answered(self.key, [p.msg.message_id for p in moved])
-
-    def _remember(self, lines: list[Line]) -> None:
-        """Add delivered lines to the history the prompt sees, keeping only the newest (as the store does)."""
-        self.state.history.extend(lines)
-        del self.state.history[:-HISTORY_LIMIT]
-
-    def _view(self) -> ConversationView:
-        pending = self.state.pending
-        author = pending[-1].msg.author.id if pending else ""
-        return ConversationView(
-            pending=tuple(Said(p.text(), p.at, p.msg.author.id) for p in pending),
-            timing=self.config().timing,
-            typing_until=self.state.typing_until,
-            has_typing_signal=self.deps.outlet.has_typing_signal,
-            is_group=bool(pending) and pending[-1].msg.is_group,
-            addressed=any(p.msg.addressed for p in pending),
-            rhythm=self.state.rhythms.get(author, Rhythm()),
-            new_since_reply=tuple(Said(p.text(), p.at, p.msg.author.id) for p in self.state.new_since_job),
-        )
-
-    def _note_turn(self, pending: list[_Pending]) -> None:
-        """The bot answers now: the newest author's burst is a finished turn to learn their rhythm from."""
-        author = pending[-1].msg.author.id
-        times = [p.at for p in pending if p.msg.author.id == author]
-        new = self.state.rhythms.get(author, Rhythm()).observe_turn(times)
-        self.state.rhythms[author] = new
-        asyncio.get_running_loop().create_task(
-            self.deps.store.save_rhythm(self.key, author, new), name=f"rhythm:{self.key}"
-        )
-
-    def _schedule(self, at: float) -> None:
-        """Wake the actor at `at`; replaces any earlier timer."""
-        if self._timer is not None and not self._timer.done():
-            if self._timer_at == at:
-                return
-            self._timer.cancel()
-        self._timer_at = at
-        self._timer = asyncio.create_task(self._fire(at), name=f"timer:{self.key}")
-
-    async def _fire(self, at: float) -> None:
-        await self.deps.clock.sleep(at - self.deps.clock.now())
-        self._enqueue(_Tick())
+        moved = self.state.take_answered(message_ids)
+        await self.deps.store.mark_answered(self.key, [p.id for p in moved])
 
     async def _on_command(self, cmd: Command) -> None:
-        result: CommandResult = run_command(self.deps.chat_config, self.state.overrides, cmd)
+        result = run_command(self.deps.chat_config, self.state.overrides, cmd)
         if result.forget:
             await self._stop_job("history reset")
-            self.state.pending = []
-            self.state.history = []
+            self.state = ConversationState(overrides=self.state.overrides, rhythms=self.state.rhythms)
+            self._cut_short = None
             await self.deps.store.forget(self.key)
         if result.overrides is not None:
             self.state.overrides = result.overrides
             await self.deps.store.save_overrides(self.key, result.overrides)
         if result.reply:
-            await self.deps.outlet.send(self.key, result.reply, cmd.reply_to)
+            await self.outbox.say(result.reply, reply_to=cmd.reply_to, kind="command")
 
     async def close(self) -> None:
         """Stop everything this actor runs (on shutdown)."""
         await self._stop_job("shutdown")
-        await cancel_and_wait(self._timer)
-        await cancel_and_wait(self.task)
+        await self.close_mailbox()

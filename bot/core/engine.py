@@ -43,6 +43,21 @@ class Engine:
         """Submit an event and wait until it is stored and counted as received."""
         await self.submit(event)
 
+    @property
+    def quiet(self) -> bool:
+        """True when no conversation has anything unanswered, in flight or queued."""
+        return all(actor.quiet for actor in self.actors.values())
+
+    async def until_idle(self, limit: float = 600.0, poll: float = 0.05) -> None:
+        """Wait until every conversation is quiet: on a virtual clock by advancing it (at most `limit`
+        virtual seconds), on a real one by looking every `poll` seconds."""
+        run_until = getattr(self.deps.clock, "run_until", None)
+        if run_until is not None:
+            await run_until(lambda: self.quiet, limit=limit)
+            return
+        while not self.quiet:
+            await asyncio.sleep(poll)
+
     async def _reap_idle(self) -> None:
         """Release actors idle for `idle_seconds`; their state lives on in the store."""
         idle_for = self.deps.idle_seconds

@@ -1,27 +1,95 @@
-"""One reply in flight: the generation streams parts into a queue; each is read, typed, then sent."""
+"""One reply session in flight: the responder hears the chat and yields intents; parts are read, typed, sent.
+
+The job never changes its conversation's state: what it delivers, edits or takes back, and its end,
+go back to the actor as inbox items (`post`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core.clock import Clock
-from bot.core.events import ConversationKey
-from bot.core.ports import Outlet, PartWithdrawn, ReplyRequest, Responder, ResponderFailed, Say, Store, Tracer
+from bot.core.events import Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping
+from bot.core.outbox import Delivered, Outbox
+from bot.core.ports import (
+    Done,
+    Edit,
+    Heard,
+    Hold,
+    Intent,
+    Line,
+    NewMessages,
+    Receipt,
+    ReplyRequest,
+    Responder,
+    ResponderFailed,
+    Say,
+    StaySilent,
+    Tracer,
+    Unsend,
+)
+from bot.core.session import Feed
 from bot.core.tasks import cancel_and_wait
 from bot.core.typing_indicator import TypingIndicator
 from bot.pacing import Pacing
 
 log = logging.getLogger(__name__)
-_part_ids = itertools.count(1)
+
+
+CONTINUE_NOTE = (
+    "You were cut off in the middle of your last reply (your phone died). You had already sent: {sent}. "
+    "Text the rest of what you meant to say, without repeating it; if nothing is left, say something short "
+    "and natural to pick the conversation back up."
+)
+
+
+def continuation_note(sent: tuple[str, ...]) -> str:
+    """The instruction for finishing a reply a crash cut short, after `sent` went out."""
+    return CONTINUE_NOTE.format(sent=" / ".join(f'"{text}"' for text in sent))
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    part: int
+    text: str | None  # None: unsend
 
 
 @dataclass(frozen=True, slots=True)
 class _End:
+    how: Done | StaySilent | Hold
     failure: ResponderFailed | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartDelivered:
+    """Inbox item: a part of `job` reached the human."""
+
+    job: ReplyJob
+    delivered: Delivered
+
+
+@dataclass(frozen=True, slots=True)
+class PartChanged:
+    """Inbox item: a delivered part was edited (`text`) or taken back (`text` None)."""
+
+    part_id: str
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnded:
+    """Inbox item: `job` is over (finished, failed or stopped)."""
+
+    job: ReplyJob
 
 
 @dataclass
@@ -32,48 +100,57 @@ class ReplyOutcome:
     cancelled: list[str] = field(default_factory=list)
     failure: ResponderFailed | None = None
     stop_reason: str | None = None
+    silent: bool = False
+    hold_until: float | None = None
 
 
 @dataclass
 class ReplyContext:
     """What a reply needs from its conversation."""
 
-    key: ConversationKey
     clock: Clock
     responder: Responder
-    outlet: Outlet
-    store: Store
+    outbox: Outbox
     pacing: Pacing
     trace: Tracer
-    on_delivered: Callable[[ReplyJob, str, float], Awaitable[None]]
+    post: Callable[[PartDelivered | PartChanged | JobEnded], None]
 
 
 class ReplyJob:
-    """Generates and delivers one reply; can be paused (hold unsent parts), resumed, or stopped."""
+    """Runs one reply session and delivers its parts; can be paused (hold unsent parts), resumed, or stopped."""
 
-    def __init__(self, ctx: ReplyContext, request: ReplyRequest, covers: tuple[str, ...], reply_to: str | None):
+    def __init__(self, ctx: ReplyContext, request: ReplyRequest, covers: tuple[str, ...], reply_to: str | None,
+                 reply_id: str) -> None:
         self.ctx = ctx
         self.request = request
-        self.covers = covers
+        self.covers = list(covers)
         self.reply_to = reply_to
+        self.reply_id = reply_id
         self.outcome = ReplyOutcome()
-        self.started_at = ctx.clock.now()
+        self.feed = Feed(ctx.clock)
+        self.parts: dict[int, Delivered] = {}
         self._gate = asyncio.Event()
         self._gate.set()
-        self._queue: asyncio.Queue[Say | _End] = asyncio.Queue()
-        self._sending: asyncio.Task[bool] | None = None
-        self._typing_text: str | None = None
+        self._queue: asyncio.Queue[_Part | _Change | _End] = asyncio.Queue()
+        self._says = 0
+        self._sending: asyncio.Task[Delivered | None] | None = None
+        self._typing: _Part | None = None
         self._generation: asyncio.Task[None] | None = None
         self.task: asyncio.Task[None] | None = None
+
+    @property
+    def key(self) -> str:
+        """The conversation, for logs and traces."""
+        return str(self.ctx.outbox.key)
 
     @property
     def paused(self) -> bool:
         """True while unsent parts are being held back."""
         return not self._gate.is_set()
 
-    def start(self, on_end: Callable[[ReplyJob], None]) -> None:
-        """Begin generating and delivering in the background."""
-        self.task = asyncio.create_task(self._run(on_end), name=f"reply:{self.ctx.key}")
+    def start(self) -> None:
+        """Begin the session and the delivery in the background."""
+        self.task = asyncio.create_task(self._run(), name=f"reply:{self.key}")
 
     def pause(self) -> None:
         """Hold every part not yet sent (called the instant new human input arrives)."""
@@ -83,40 +160,94 @@ class ReplyJob:
         """Let held parts go out."""
         self._gate.set()
 
-    async def stop(self, reason: str) -> ReplyOutcome:
-        """Cancel generation and unsent parts; a send already on the wire is let finish."""
+    def interrupted_by(self, event: Event, interrupt_policy: str) -> bool:
+        """Whether this input must hold the unsent parts at once (before the actor even looks at it)."""
+        if isinstance(event, HumanMessage):
+            return bool(event.text.strip() or event.attachments)
+        if isinstance(event, HumanTyping):
+            return interrupt_policy != "finish"
+        if isinstance(event, HumanEdit | HumanDelete):
+            return event.message_id in self.covers and not self.outcome.delivered
+        return False
+
+    def hear(self, item: Heard) -> None:
+        """Tell the session what happened in the chat."""
+        self.feed.put(item)
+
+    def relay(self, lines: tuple[Line, ...], message_ids: list[str]) -> None:
+        """Hand new messages to the running session, which now covers them too."""
+        self.covers.extend(message_ids)
+        self.feed.put(NewMessages(lines))
+        self.resume()
+
+    async def stop(self, reason: str) -> Delivered | None:
+        """Cancel the session and unsent parts; a send already on the wire is let finish and returned."""
         self.outcome.stop_reason = reason
         self.pause()
+        sending, typing = self._sending, self._typing
         await cancel_and_wait(self.task)
-        if self._sending is not None:
-            await asyncio.wait([self._sending])
-            if not self._sending.cancelled():
-                self._sending.exception()  # already logged in _send; mark it seen
-        return self.outcome
+        if sending is None or typing is None:
+            return None
+        await asyncio.wait([sending])
+        if sending.cancelled() or sending.exception() is not None:
+            return None  # not sent (the outbox logged and recorded it)
+        delivered = sending.result()
+        if delivered is None:
+            self._withhold(typing.number, typing.text, reason)
+            return None
+        self._delivered(typing.number, delivered, post=False)  # the caller applies it before anything else
+        return delivered
 
-    async def _run(self, on_end: Callable[[ReplyJob], None]) -> None:
-        self._generation = asyncio.create_task(self._generate(), name=f"generate:{self.ctx.key}")
+    async def _run(self) -> None:
+        ctx = self.ctx
+        store, key = ctx.outbox.store, ctx.outbox.key
         try:
+            await store.reply_started(key, self.reply_id, list(self.covers), ctx.clock.now())
+            self._generation = asyncio.create_task(self._generate(), name=f"generate:{self.key}")
             await self._deliver_all()
-        except Exception:  # a part could not be sent (logged in _send): the reply ends there
+        except Exception as exc:  # a part could not be sent or recorded: the reply ends there
+            log.warning("a reply in %s ended early: %s", self.key, type(exc).__name__)
             self.outcome.stop_reason = self.outcome.stop_reason or "send failed"
         finally:
-            await cancel_and_wait(self._generation)
-            await self._cancel_unsent()
-            on_end(self)
+            try:
+                await cancel_and_wait(self._generation)
+                self._cancel_unsent()
+                if self.outcome.stop_reason != "shutdown":  # after a shutdown, the restart finishes it
+                    await store.reply_ended(key, self.reply_id, ctx.clock.now())
+            except Exception as exc:
+                log.warning("could not record the end of a reply in %s: %s", self.key, type(exc).__name__)
+            finally:
+                ctx.post(JobEnded(self))
 
     async def _generate(self) -> None:
         ctx = self.ctx
-        ctx.trace(ctx.key, "generation_start", ctx.clock.now(), covers=list(self.covers))
+        ctx.trace(ctx.outbox.key, "generation_start", ctx.clock.now(), covers=list(self.covers))
+        end = _End(Done())
         try:
-            async for intent in ctx.responder.reply(self.request):
-                if isinstance(intent, Say) and intent.text.strip():
-                    self._queue.put_nowait(intent)
-            self._queue.put_nowait(_End())
+            async for intent in ctx.responder.reply(self.request, self.feed):
+                if self._take(intent):
+                    end = _End(intent)  # type: ignore[arg-type]
+                    break
         except ResponderFailed as exc:
-            self._queue.put_nowait(_End(failure=exc))
+            end = _End(Done(), failure=exc)
+        except Exception as exc:  # any responder error is a failed reply, never a silent one
+            log.warning("the responder failed in %s: %s", self.key, type(exc).__name__)
+            end = _End(Done(), failure=ResponderFailed(type(exc).__name__))
         finally:
-            ctx.trace(ctx.key, "generation_end", ctx.clock.now())
+            ctx.trace(ctx.outbox.key, "generation_end", ctx.clock.now())
+        self._queue.put_nowait(end)
+
+    def _take(self, intent: Intent) -> bool:
+        """Queue one intent for delivery; True when it ends the session."""
+        if isinstance(intent, Say):
+            if intent.text.strip():
+                self._queue.put_nowait(_Part(self._says, intent.text))
+                self._says += 1
+            return False
+        if isinstance(intent, Edit | Unsend):
+            self._queue.put_nowait(_Change(intent.part, intent.text if isinstance(intent, Edit) else None))
+            return False
+        return isinstance(intent, Done | StaySilent | Hold)
 
     async def _deliver_all(self) -> None:
         ctx = self.ctx
@@ -126,62 +257,82 @@ class ReplyJob:
         while True:
             item = await self._queue.get()
             if isinstance(item, _End):
-                self.outcome.failure = item.failure
+                self._finish(item)
                 return
+            if isinstance(item, _Change):
+                await self._change(item)
+                continue
             if not first:
                 await ctx.clock.sleep(ctx.pacing.part_pause())
-            await self._type_and_send(item.text, first)
+            await self._type_and_send(item, first)
             first = False
 
-    async def _type_and_send(self, text: str, first: bool) -> None:
+    def _finish(self, end: _End) -> None:
+        self.outcome.failure = end.failure
+        if isinstance(end.how, StaySilent):
+            self.outcome.silent = True
+            self.ctx.trace(self.ctx.outbox.key, "silence", self.ctx.clock.now())
+        elif isinstance(end.how, Hold):
+            self.outcome.hold_until = end.how.until
+
+    async def _type_and_send(self, part: _Part, first: bool) -> None:
         ctx = self.ctx
-        self._typing_text = text  # from here until sent, a stop cancels this part
+        self._typing = part  # from here until sent, a stop cancels this part
         await self._gate.wait()
-        ctx.trace(ctx.key, "typing_start", ctx.clock.now())
-        async with TypingIndicator(ctx.outlet, ctx.key, ctx.clock):
-            await ctx.clock.sleep(ctx.pacing.typing_time(text))
-        ctx.trace(ctx.key, "typing_stop", ctx.clock.now())
+        ctx.trace(ctx.outbox.key, "typing_start", ctx.clock.now())
+        async with TypingIndicator(ctx.outbox.outlet, ctx.outbox.key, ctx.clock):
+            await ctx.clock.sleep(ctx.pacing.typing_time(part.text))
+        ctx.trace(ctx.outbox.key, "typing_stop", ctx.clock.now())
         while True:
             await self._gate.wait()
-            # Checked and sent in one step of the event loop: no human message can slip in between.
-            self._sending = asyncio.create_task(self._send(text, self.reply_to if first else None))
-            if await asyncio.shield(self._sending):
+            # Checked and started in one step of the event loop: no human message can slip in between.
+            self._sending = asyncio.create_task(self._send(part.text, self.reply_to if first else None))
+            delivered = await asyncio.shield(self._sending)
+            self._sending = None
+            if delivered is not None:
+                self._delivered(part.number, delivered)
                 return
             # Withdrawn while the outlet made it wait: hold it until the gate opens again.
 
-    async def _send(self, text: str, reply_to: str | None) -> bool:
-        """Send one part; True once delivered, False if it was withdrawn before going on the wire."""
-        ctx = self.ctx
-        part_id = f"p{next(_part_ids)}"
-        await ctx.store.plan_part(ctx.key, part_id, text, ctx.clock.now())
+    async def _send(self, text: str, reply_to: str | None) -> Delivered | None:
         try:
-            platform_id = await ctx.outlet.send(ctx.key, text, reply_to, still_wanted=self._gate.is_set)
-        except PartWithdrawn:
-            await ctx.store.part_cancelled(ctx.key, part_id, "withdrawn while queued")
-            return False
-        except Exception as exc:
-            log.warning("could not send a part to %s: %s", ctx.key, type(exc).__name__)
-            await ctx.store.part_cancelled(ctx.key, part_id, "send failed")
-            ctx.trace(ctx.key, "part_cancelled", ctx.clock.now(), text=text, reason="send failed")
-            self._typing_text = None
+            return await self.ctx.outbox.send(text, reply_to=reply_to, reply_id=self.reply_id,
+                                              still_wanted=self._gate.is_set)
+        except Exception:
+            self._typing = None
+            self.ctx.trace(self.ctx.outbox.key, "part_cancelled", self.ctx.clock.now(), text=text,
+                           reason="send failed")
             raise
-        self._typing_text = None
-        now = ctx.clock.now()
-        self.outcome.delivered.append(text)
-        ctx.trace(ctx.key, "part_sent", now, text=text, covers=list(self.covers))
-        await ctx.on_delivered(self, text, now)  # the messages it answers go into history first
-        await ctx.store.part_sent(ctx.key, part_id, platform_id, now)
-        return True
 
-    async def _cancel_unsent(self) -> None:
-        ctx = self.ctx
+    def _delivered(self, number: int, delivered: Delivered, post: bool = True) -> None:
+        self._typing = None
+        self.parts[number] = delivered
+        self.outcome.delivered.append(delivered.text)
+        self.ctx.trace(self.ctx.outbox.key, "part_sent", delivered.at, text=delivered.text, covers=list(self.covers))
+        self.feed.put(Receipt(number, True, delivered.text))
+        if post:
+            self.ctx.post(PartDelivered(self, delivered))
+
+    async def _change(self, change: _Change) -> None:
+        delivered = self.parts.get(change.part)
+        if delivered is None:
+            return  # never delivered (or not yet): nothing to change on the platform
+        outbox = self.ctx.outbox
+        ok = await (outbox.unsend(delivered) if change.text is None else outbox.edit(delivered, change.text))
+        if ok:
+            self.ctx.post(PartChanged(delivered.part_id, change.text))
+
+    def _cancel_unsent(self) -> None:
         reason = self.outcome.stop_reason or "stopped"
-        if self._typing_text is not None:
-            self.outcome.cancelled.append(self._typing_text)
-            ctx.trace(ctx.key, "part_cancelled", ctx.clock.now(), text=self._typing_text, reason=reason)
-            self._typing_text = None
+        if self._typing is not None and not (self._sending is not None and not self._sending.done()):
+            self._withhold(self._typing.number, self._typing.text, reason)
+            self._typing = None
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if isinstance(item, Say):
-                self.outcome.cancelled.append(item.text)
-                ctx.trace(ctx.key, "part_cancelled", ctx.clock.now(), text=item.text, reason=reason)
+            if isinstance(item, _Part):
+                self._withhold(item.number, item.text, reason)
+
+    def _withhold(self, number: int, text: str, reason: str) -> None:
+        self.outcome.cancelled.append(text)
+        self.ctx.trace(self.ctx.outbox.key, "part_cancelled", self.ctx.clock.now(), text=text, reason=reason)
+        self.feed.put(Receipt(number, False, text, reason))
