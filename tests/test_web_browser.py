@@ -24,6 +24,7 @@ from bot.core.ports import Outlet
 from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
 from bot.web import WebServer, create_web_app
 from bot.web.chat import WebChat
+from bot.web.limits import BURST
 from bot.web.rooms import Room
 from persona import load_persona
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -228,3 +229,20 @@ async def test_a_token_protected_chat_works_once_opened_with_its_token(browser: 
         assert "token" not in tab.url, "the token leaves the address bar once the cookie holds it"
         await say(tab, "hi", 1)
         await context.close()
+
+
+async def test_a_message_the_server_refused_shows_as_not_sent_until_retried(site: Site, page: Page) -> None:
+    box = page.locator("#input")
+    for n in range(1, BURST + 2):  # faster than a person types: one more than the socket's burst
+        await box.fill(f"line {n}")
+        await box.press("Enter")
+    refused = page.locator(".msg.human.not-sent")
+    await expect(refused).to_have_count(1)
+    await expect(refused).to_contain_text(f"line {BURST + 1}")
+    await expect(refused.locator(".retry")).to_contain_text("slow down")
+    await expect(page.locator(".msg.human.delivered")).to_have_count(BURST)
+    await site.clock.advance(1.0)
+    await refused.locator(".retry").click()
+    await expect(page.locator(".msg.human.delivered")).to_have_count(BURST + 1)
+    await expect(page.locator(".msg.human.not-sent")).to_have_count(0)
+    assert [b["text"] for b in site.room().transcript if b["role"] == "human"][-1] == f"line {BURST + 1}"

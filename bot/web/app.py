@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.timeline import render_timeline_svg
 from bot.web.auth import AccessGate
 from bot.web.chat import TAB_ID, EngineFactory, WebChat, conversation_key
-from bot.web.rooms import Client
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -54,11 +54,12 @@ async def chat_socket(ws: WebSocket) -> None:
         return
     await ws.accept()
     chat = _chat(ws.app)
-    client = Client(ws)
+    client = chat.client(ws)
     room = await chat.join(tab, client)
     try:
         while (message := await ws.receive())["type"] != "websocket.disconnect":
             await chat.handle(room, client, message.get("text") or "")
+            await asyncio.sleep(0)  # a burst of frames must not keep the keepalive pings from being answered
     except WebSocketDisconnect:
         pass
     finally:

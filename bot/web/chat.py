@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.engine import Engine
 from bot.core.events import Author, Command, ConversationKey, HumanMessage, HumanTyping
 from bot.core.ports import Outlet
 from bot.core.trace import TraceRecorder
 from bot.web.controls import ControlError, choices, control_command, field_specs, settings_snapshot
+from bot.web.limits import SendRate, UnreadableFrame, read_frame
 from bot.web.outlet import WebOutlet
 from bot.web.rooms import Client, Room, Rooms, bubble
+
+if TYPE_CHECKING:
+    from starlette.websockets import WebSocket
 
 EngineFactory = Callable[[Outlet], Engine]
 Json = dict[str, Any]
@@ -63,6 +66,10 @@ class WebChat:
         deps.trace = recorder
         return recorder
 
+    def client(self, ws: WebSocket) -> Client:
+        """A newly opened socket, with its own rate on the engine's clock."""
+        return Client(ws, SendRate(self.engine.deps.clock))
+
     async def join(self, tab: str, client: Client) -> Room:
         """Open the tab's room for a new socket and send it everything the page needs to draw."""
         room = await self.rooms.open(conversation_key(tab), self.engine.deps.store)
@@ -83,26 +90,31 @@ class WebChat:
             await client.close()
 
     async def handle(self, room: Room, client: Client, raw: str) -> None:
-        """One message from a tab: a chat message, a typing notice, or a control change."""
+        """One message from a tab: a chat message, a typing notice, or a control change.
+
+        Typing notices are thinned out by time; everything else counts against the socket's rate, and what
+        is over it is refused by name (a message by its id), so the page can show it as not sent.
+        """
         try:
-            message = json.loads(raw)
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
-            client.push({"type": "notice", "ok": False, "field": "", "text": "the page sent something unreadable"})
+            message = read_frame(raw)
+        except UnreadableFrame as exc:
+            if client.rate.take():  # a page gone wrong is told; a flood of garbage is not answered in kind
+                client.push(_notice(str(exc)))
             return
         kind = message.get("type")
-        if kind == "message":
-            await self._message(room, client, message)
-        elif kind == "typing":
+        if kind == "typing":
             await self._typing(room)
+        elif not client.rate.take():
+            _refuse(client, message, client.rate.refusal())
+        elif kind == "message":
+            await self._message(room, client, message)
         else:
             await self._control(room, client, message)
 
     async def _message(self, room: Room, client: Client, message: Json) -> None:
         message_id, text = str(message.get("id", "")), str(message.get("text", "")).strip()
         if not MESSAGE_ID.fullmatch(message_id) or not text or len(text) > self.outlet.limit:
-            client.push({"type": "notice", "ok": False, "field": "", "text": "message not sent: empty or too long"})
+            _refuse(client, message, "not sent: empty or too long")
             return
         author = Author(room.key.chat, "you")
         if not room.has_message(message_id):
@@ -141,3 +153,16 @@ class WebChat:
         await self.rooms.close()
         if self.recorder.persist:
             await self.recorder.flush()
+
+
+def _notice(text: str, field: str = "") -> Json:
+    return {"type": "notice", "ok": False, "field": field, "text": text}
+
+
+def _refuse(client: Client, message: Json, why: str) -> None:
+    """Tell the tab a message (by its id, when it has a usable one) or a control change was not taken."""
+    message_id = str(message.get("id", ""))
+    if message.get("type") == "message" and MESSAGE_ID.fullmatch(message_id):
+        client.push({"type": "not_sent", "id": message_id, "text": why})
+    else:
+        client.push(_notice(why))

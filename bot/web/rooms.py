@@ -17,6 +17,7 @@ from bot.core.events import ConversationKey
 from bot.core.ports import Store, TraceEvent
 from bot.core.tasks import cancel_and_wait
 from bot.timeline import render_timeline_svg
+from bot.web.limits import SendRate
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -27,10 +28,11 @@ RENDER_DELAY = 0.05  # real seconds: coalesce a burst of trace events into one t
 
 
 class Client:
-    """One open websocket: its outbox of JSON messages and the task that writes them in order."""
+    """One open websocket: its outbox of JSON messages, the task that writes them in order, and its rate."""
 
-    def __init__(self, ws: WebSocket) -> None:
+    def __init__(self, ws: WebSocket, rate: SendRate | None = None) -> None:
         self.ws = ws
+        self.rate = rate or SendRate(RealClock())
         self.outbox: asyncio.Queue[Json | None] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self.task: asyncio.Task[None] | None = None
         self.closing = False

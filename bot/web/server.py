@@ -39,7 +39,10 @@ class WebServer:
         self.host = host
         self.sock = listen(host, port)
         self.port: int = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=3)
+        # ws_max_size: a frame larger than this (uvicorn's default is 16 MiB) closes the socket with 1009
+        # before it is held in memory; a smaller frame over the chat's own cap gets a clear answer instead.
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=3,
+                                ws_max_size=1 << 20)
         # uvicorn's own SIGINT/SIGTERM handling shuts down gracefully, then re-raises the signal, which
         # cancels the rest of the bot (asyncio.run turns Ctrl-C into a cancellation of the main task).
         self.server = uvicorn.Server(config)

@@ -16,6 +16,7 @@ sessionStorage.setItem("textbot.tab", tab);
 // assets carry from now on; drop it from the address bar so it is not bookmarked or shared by accident.
 if (new URLSearchParams(location.search).has("token")) history.replaceState(null, "", location.pathname);
 const pending = new Map(); // message id -> text, until the server says it was received
+const notSent = new Map(); // message id -> [text, why]: refused by the server; shown with a retry button
 
 let ws = null;
 let retryMs = 500;
@@ -67,6 +68,7 @@ function addBubble(item, state) {
   const el = document.createElement("div");
   el.className = `msg ${item.role}` + (state ? ` ${state}` : "");
   el.dataset.id = item.id || "";
+  el.dataset.text = item.text;
   el.textContent = item.text;
   const meta = document.createElement("span");
   meta.className = "meta";
@@ -99,6 +101,45 @@ function sendMessage(text) {
   addBubble({ role: "human", text, id, at: Date.now() }, "pending");
   send({ type: "message", id, text });
   lastTypingSent = 0; // the next keystroke starts a new typing spell at once
+}
+
+function bubbleOf(id) {
+  return $("messages").querySelector(`[data-id="${CSS.escape(id)}"]`);
+}
+
+function markNotSent(id, why) {
+  // The server did not take this message (too fast, or it could not be saved): say so, offer a retry.
+  const el = bubbleOf(id);
+  const text = pending.get(id) ?? (el ? el.dataset.text : undefined);
+  pending.delete(id);
+  if (text === undefined) return;
+  notSent.set(id, [text, why]);
+  if (!el) return;
+  el.classList.remove("pending", "delivered");
+  el.classList.add("not-sent");
+  let retry = el.querySelector(".retry");
+  if (!retry) {
+    retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "retry";
+    retry.addEventListener("click", () => resend(id));
+    el.appendChild(retry);
+  }
+  retry.textContent = `${why} · retry`;
+  scrollChat();
+}
+
+function resend(id) {
+  const entry = notSent.get(id);
+  if (!entry) return;
+  notSent.delete(id);
+  pending.set(id, entry[0]);
+  const el = bubbleOf(id);
+  if (el) {
+    el.classList.replace("not-sent", "pending");
+    el.querySelector(".retry")?.remove();
+  }
+  send({ type: "message", id, text: entry[0] });
 }
 
 function onInput() {
@@ -191,6 +232,12 @@ function handle(msg) {
       buildControls(msg.fields, msg.choices);
       applySettings(msg.settings);
       for (const item of msg.transcript) addBubble(item, item.role === "human" ? "delivered" : "");
+      // What the server has not taken yet stays on the page: sent again if pending, offered again if refused.
+      for (const [id, text] of pending) addBubble({ role: "human", text, id }, "pending");
+      for (const [id, [text, why]] of notSent) {
+        addBubble({ role: "human", text, id }, "");
+        markNotSent(id, why);
+      }
       showTyping(msg.typing, 5);
       setTimeline(msg.svg);
       for (const [id, text] of pending) send({ type: "message", id, text }); // sent while offline
@@ -199,10 +246,16 @@ function handle(msg) {
     case "bubble": addBubble(msg, msg.role === "human" ? "delivered" : ""); break;
     case "ack": {
       pending.delete(msg.id);
-      const el = $("messages").querySelector(`[data-id="${CSS.escape(msg.id)}"]`);
-      if (el) el.classList.replace("pending", "delivered");
+      notSent.delete(msg.id);
+      const el = bubbleOf(msg.id);
+      if (el) {
+        el.classList.remove("pending", "not-sent");
+        el.classList.add("delivered");
+        el.querySelector(".retry")?.remove();
+      }
       break;
     }
+    case "not_sent": markNotSent(msg.id, msg.text); break;
     case "typing": showTyping(msg.on, msg.ttl); break;
     case "timeline": setTimeline(msg.svg); break;
     case "settings": applySettings(msg); break;
