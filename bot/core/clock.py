@@ -32,6 +32,7 @@ class RealClock:
 
     def __init__(self) -> None:
         self.lateness: list[float] = []
+        self.schedule: list[tuple[float, float]] = []  # (monotonic start, seconds) of each recorded sleep
         self.record_lateness = False
 
     def now(self) -> float:
@@ -40,10 +41,12 @@ class RealClock:
 
     async def sleep(self, seconds: float) -> None:
         """Sleep on the event loop, noting the lateness when asked to."""
-        due = time.monotonic() + max(0.0, seconds)
+        start = time.monotonic()
+        due = start + max(0.0, seconds)
         await asyncio.sleep(max(0.0, seconds))
         if self.record_lateness:
             self.lateness.append(time.monotonic() - due)
+            self.schedule.append((start, max(0.0, seconds)))
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
