@@ -7,30 +7,39 @@ import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.settings import ConfigError, Settings
+from pydantic import ValidationError
+
+from bot.settings import ConfigError, Settings, settings_problem
+
+
+def _ready(settings: Settings, *, write: bool = True) -> Settings:
+    """`settings` once the database they name opens, is migrated and (if `write`) takes writes."""
+    from bot.preflight import check_database
+
+    check_database(settings.database_url, write=write)
+    return settings
 
 
 def _run(args: argparse.Namespace) -> int:
+    settings = _ready(Settings())  # before the heavy imports: a bad setting is reported at once
     from bot.app import run
 
-    asyncio.run(run(Settings()))
+    asyncio.run(run(settings))
     return 0
 
 
 def _chat(args: argparse.Namespace) -> int:
+    settings = _ready(Settings())
     from bot.app import run_terminal_chat
     from bot.logs import setup_logging
 
-    settings = Settings()
     setup_logging(settings)
     asyncio.run(run_terminal_chat(settings))
     return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from bot.storage.migrate import upgrade
-
-    upgrade(Settings().database_url)
+    _ready(Settings())
     print("textbot: the database is at the newest schema")
     return 0
 
@@ -50,13 +59,13 @@ def _bench_turns(args: argparse.Namespace) -> int:
 def _timeline(args: argparse.Namespace) -> int:
     from bot.timeline_cli import timeline_command
 
-    return timeline_command(args.platform, args.chat, args.thread, args.out, Settings())
+    return timeline_command(args.platform, args.chat, args.thread, args.out, _ready(Settings(), write=False))
 
 
 def _config(args: argparse.Namespace) -> int:
     from bot.config_cli import config_command
 
-    return config_command(Settings(), args.platform, args.chat, args.thread, args.action, args.words)
+    return config_command(_ready(Settings()), args.platform, args.chat, args.thread, args.action, args.words)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except ConfigError as exc:
         print(f"textbot: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # Settings() refused a variable
+        print(f"textbot: {settings_problem(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, ValidationInfo, field_validator
+from pydantic import SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from persona import available_personas
 from policies.group import group_policy
 from policies.interrupt import interrupt_policy
 from policies.turn import turn_policy
@@ -21,7 +22,9 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """Every variable textbot reads (see .env.example for what each does)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # nan and inf are never a sensible number of seconds or a scale; refusing them keeps timers sane.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      allow_inf_nan=False)
 
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
@@ -76,6 +79,30 @@ class Settings(BaseSettings):
             _POLICY_CHECKS[info.field_name](value)
         return value
 
+    @field_validator("persona")
+    @classmethod
+    def _known_persona(cls, value: str) -> str:
+        """One of the shipped personas."""
+        if value not in available_personas():
+            raise ValueError(f"unknown persona {value!r}; choose from {', '.join(available_personas())}")
+        return value
+
+    @field_validator("web_port")
+    @classmethod
+    def _port_number(cls, value: int) -> int:
+        """A TCP port (0: any free one)."""
+        if not 0 <= value <= 65535:
+            raise ValueError("must be a port number from 0 to 65535")
+        return value
+
+    @field_validator("timing_scale")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        """Delays are scaled, never reversed."""
+        if value < 0:
+            raise ValueError("must be 0 or more (1.0: real time)")
+        return value
+
     def require_llm(self) -> None:
         """Raise ConfigError naming the first LLM variable that is not set."""
         for name, value in (
@@ -100,3 +127,20 @@ class Settings(BaseSettings):
             if secret is not None and secret.get_secret_value():
                 out.append(secret.get_secret_value())
         return out
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming each variable that was refused and why (secret values are not repeated)."""
+    secret = {name for name, spec in Settings.model_fields.items() if "SecretStr" in str(spec.annotation)}
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        reason = str(item["msg"]).removeprefix("Value error, ")
+        reason = reason[:1].lower() + reason[1:]
+        shown = "" if field in secret else f"={_short(item.get('input'))}"
+        problems.append(f"{field.upper()}{shown}: {reason}")
+    return "; ".join(problems)
+
+
+def _short(value: object) -> str:
+    text = str(value).replace("\r", "\\r").replace("\n", "\\n")  # the answer stays one line
+    return text if len(text) <= 60 else text[:57] + "..."
