@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -14,12 +15,13 @@ from bot.core.ports import Outlet
 from bot.core.trace import TraceRecorder
 from bot.web.controls import ControlError, choices, control_command, field_specs, settings_snapshot
 from bot.web.limits import SendRate, UnreadableFrame, read_frame
-from bot.web.outlet import WebOutlet
+from bot.web.outlet import CONTROL_REPLY, WebOutlet
 from bot.web.rooms import Client, Room, Rooms, bubble
 
 if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
+log = logging.getLogger(__name__)
 EngineFactory = Callable[[Outlet], Engine]
 Json = dict[str, Any]
 PLATFORM = "web"
@@ -28,6 +30,7 @@ MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 HUMAN_TYPING_TTL = 4.0  # the page repeats its typing notice every ~2.5 s while keys are pressed
 TYPING_MIN_GAP = 1.0  # real seconds: a tab's typing notices closer than this add nothing
 COMMANDS = frozenset({"start", "help", "reset", "timing", "persona", "policy"})
+NOT_SAVED = "not sent: the bot could not save it; try again"
 
 
 def conversation_key(tab: str) -> ConversationKey:
@@ -116,27 +119,45 @@ class WebChat:
         if not MESSAGE_ID.fullmatch(message_id) or not text or len(text) > self.outlet.limit:
             _refuse(client, message, "not sent: empty or too long")
             return
-        author = Author(room.key.chat, "you")
-        if not room.has_message(message_id):
+        shown = not room.has_message(message_id)
+        if shown:
             item = bubble("human", text, message_id)
             room.show(item)
             for other in room.clients - {client}:
                 other.push(item)
-        command = slash_command(text)
-        if command is not None:
-            await self.engine.receive(Command(room.key, author, command[0], command[1], is_admin=True))
-            room.broadcast(await settings_snapshot(self.engine, room.key))  # the controls show what it changed
-        else:
-            await self.engine.receive(HumanMessage(room.key, message_id, author, text))
+        try:
+            await self._receive_text(room, message_id, text)
+        except Exception as exc:  # not stored, so not received: the tab is told, and may send it again
+            log.warning("a message from web tab %s was not received: %s", room.key.chat, type(exc).__name__)
+            not_sent = {"type": "not_sent", "id": message_id, "text": NOT_SAVED}
+            if shown:
+                room.forget(message_id)
+                room.broadcast(not_sent)
+            else:
+                client.push(not_sent)
+            return
         room.typing_notice_at = float("-inf")
         client.push({"type": "ack", "id": message_id})
+
+    async def _receive_text(self, room: Room, message_id: str, text: str) -> None:
+        """Hand a chat message (or a slash command typed in the chat) to the engine; raises if not received."""
+        author = Author(room.key.chat, "you")
+        command = slash_command(text)
+        if command is None:
+            await self.engine.receive(HumanMessage(room.key, message_id, author, text))
+            return
+        await self.engine.receive(Command(room.key, author, command[0], command[1], is_admin=True))
+        room.broadcast(await settings_snapshot(self.engine, room.key))  # the controls show what it changed
 
     async def _typing(self, room: Room) -> None:
         now = time.monotonic()
         if now - room.typing_notice_at < TYPING_MIN_GAP:
             return
         room.typing_notice_at = now
-        await self.engine.receive(HumanTyping(room.key, Author(room.key.chat, "you"), HUMAN_TYPING_TTL))
+        try:
+            await self.engine.receive(HumanTyping(room.key, Author(room.key.chat, "you"), HUMAN_TYPING_TTL))
+        except Exception as exc:  # a lost typing notice only makes the bot a little less patient
+            log.warning("a typing notice from web tab %s was not received: %s", room.key.chat, type(exc).__name__)
 
     async def _control(self, room: Room, client: Client, message: Json) -> None:
         try:
@@ -144,7 +165,13 @@ class WebChat:
         except ControlError as exc:
             client.push({"type": "notice", "ok": False, "field": exc.field, "text": str(exc)})
             return
-        await self.engine.receive(command)
+        try:
+            await self.engine.receive(command)
+        except Exception as exc:
+            log.warning("a control change from web tab %s was not applied: %s", room.key.chat, type(exc).__name__)
+            field = (command.reply_to or "").removeprefix(CONTROL_REPLY)
+            client.push(_notice("not changed: the bot could not save it; try again", field))
+            return
         room.broadcast(await settings_snapshot(self.engine, room.key))
 
     async def close(self) -> None:

@@ -94,6 +94,10 @@ class Room:
         """Whether a message with this id is in the transcript already."""
         return any(item.get("id") == message_id for item in self.transcript)
 
+    def forget(self, message_id: str) -> None:
+        """Take a bubble back out of what a reload shows (its message was not received after all)."""
+        self.transcript[:] = [item for item in self.transcript if item.get("id") != message_id]
+
     def show(self, item: Json) -> None:
         """Add a bubble to what a reload shows."""
         self.transcript.append(item)
