@@ -11,15 +11,15 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.commands import run_command
+from bot.core.commands import POLICY_KINDS, run_command
 from bot.core.config import effective_config
 from bot.core.events import Author, Command, ConversationKey
 from bot.settings import Settings
 from persona import load_persona
-from policies.timing import LIMITS
+from policies.timing import TIMING_FIELD_NAMES
 
 PLATFORMS_WITH_TYPING = {"discord", "web"}
-POLICY_FIELDS = ("turn", "interrupt", "group")
+FIELDS = (*TIMING_FIELD_NAMES, "persona", *POLICY_KINDS)  # what `set` can change, from the command registry
 
 
 def as_command(key: ConversationKey, action: str, words: Sequence[str]) -> Command:
@@ -32,13 +32,13 @@ def as_command(key: ConversationKey, action: str, words: Sequence[str]) -> Comma
     if len(words) != 2:
         raise ValueError("usage: textbot config set --platform P --chat ID FIELD VALUE")
     field, value = words
-    if field in LIMITS:
+    if field in TIMING_FIELD_NAMES:
         return Command(key, cli, "timing", ("set", field, value), is_admin=True)
     if field == "persona":
         return Command(key, cli, "persona", (value,), is_admin=True)
-    if field in POLICY_FIELDS:
+    if field in POLICY_KINDS:
         return Command(key, cli, "policy", (field, value), is_admin=True)
-    raise ValueError(f"unknown field {field!r}; fields: {', '.join([*LIMITS, 'persona', *POLICY_FIELDS])}")
+    raise ValueError(f"unknown field {field!r}; fields: {', '.join(FIELDS)}")
 
 
 async def _config(settings: Settings, key: ConversationKey, action: str, words: Sequence[str]) -> int:

@@ -7,15 +7,38 @@ from typing import Any
 
 from policies.numbers import parse_bounded
 
-# (low, high, unit phrase) for each field an admin may set; messages name the field the way people do.
-LIMITS: dict[str, tuple[float, float, str]] = {
-    "debounce": (0.0, 120.0, "debounce must be between 0 and 120 seconds"),
-    "max_wait": (1.0, 600.0, "max_wait must be between 1 and 600 seconds"),
-    "wpm": (5.0, 400.0, "words per minute must be between 5 and 400"),
-    "read_delay": (0.0, 30.0, "read_delay must be between 0 and 30 seconds per 100 characters"),
-    "part_pause": (0.0, 30.0, "part_pause must be between 0 and 30 seconds"),
-    "max_parts": (1.0, 12.0, "max_parts must be a whole number between 1 and 12"),
-}
+
+@dataclass(frozen=True, slots=True)
+class TimingField:
+    """One timing value an admin may set: its range, how people say it, and how a page labels it."""
+
+    name: str
+    low: float
+    high: float
+    message: str  # names the field the way people do
+    unit: str
+    help: str
+    whole: bool = False
+    step: float = 0.1  # the smallest change worth a click on a page's input
+
+
+TIMING_FIELDS: tuple[TimingField, ...] = (
+    TimingField("debounce", 0.0, 120.0, "debounce must be between 0 and 120 seconds",
+                "s", "quiet time the fixed/adaptive policies wait for"),
+    TimingField("max_wait", 1.0, 600.0, "max_wait must be between 1 and 600 seconds",
+                "s", "never wait longer than this after your last message"),
+    TimingField("wpm", 5.0, 400.0, "words per minute must be between 5 and 400", "wpm", "how fast the bot types",
+                step=1.0),
+    TimingField("read_delay", 0.0, 30.0, "read_delay must be between 0 and 30 seconds per 100 characters",
+                "s/100 chars", "reading time before it starts typing"),
+    TimingField("part_pause", 0.0, 30.0, "part_pause must be between 0 and 30 seconds",
+                "s", "pause between two parts"),
+    TimingField("max_parts", 1.0, 12.0, "max_parts must be a whole number between 1 and 12",
+                "parts", "most messages in one reply", whole=True, step=1.0),
+)
+TIMING_FIELD_NAMES = tuple(f.name for f in TIMING_FIELDS)
+_BY_NAME = {f.name: f for f in TIMING_FIELDS}
+_WHOLE = frozenset(f.name for f in TIMING_FIELDS if f.whole)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +56,15 @@ class Timing:
         """This timing with valid overrides applied (unknown fields are ignored)."""
         known = {f.name for f in fields(self)}
         clean: dict[str, Any] = {
-            k: (int(v) if k == "max_parts" else float(v)) for k, v in overrides.items() if k in known
+            k: (int(v) if k in _WHOLE else float(v)) for k, v in overrides.items() if k in known
         }
         return replace(self, **clean)
 
 
 def parse_timing_value(field: str, raw: str) -> float | int:
     """Validate an admin's value for `field`; raise ValueError with a message a person can act on."""
-    if field not in LIMITS:
-        raise ValueError(f"unknown field {field!r}; fields: {', '.join(LIMITS)}")
-    low, high, message = LIMITS[field]
-    whole = field == "max_parts"
-    value = parse_bounded(raw, low, high, message, whole=whole)
-    return int(value) if whole else value
+    spec = _BY_NAME.get(field)
+    if spec is None:
+        raise ValueError(f"unknown field {field!r}; fields: {', '.join(TIMING_FIELD_NAMES)}")
+    value = parse_bounded(raw, spec.low, spec.high, spec.message, whole=spec.whole)
+    return int(value) if spec.whole else value

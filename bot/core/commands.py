@@ -1,27 +1,131 @@
-"""Chat commands (start, help, reset, timing, persona, policy): parse, authorise, answer in words."""
+"""Chat commands: the one registry every platform lists, and carrying a command out in words.
+
+Telegram's menus, Discord's slash commands, the web chat and `textbot config` all read COMMANDS,
+POLICY_KINDS and TIMING_FIELDS from here, so a command, a field or a decision is added in one place.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from bot.core.config import ChatConfig
 from bot.core.events import Command
 from persona import available_personas
-from policies.group import GROUP_POLICIES
-from policies.interrupt import INTERRUPT_POLICIES
-from policies.timing import LIMITS, parse_timing_value
+from policies.group import GROUP_POLICIES, group_policy
+from policies.interrupt import INTERRUPT_POLICIES, interrupt_policy
+from policies.timing import TIMING_FIELD_NAMES, TIMING_FIELDS, parse_timing_value  # noqa: F401 (the registry's)
 from policies.turn import TURN_POLICIES, turn_policy
 
 ConfigFor = Callable[[dict[str, Any]], ChatConfig]
-
+Access = Literal["anyone", "admins in groups", "admins"]
 REFUSAL = "sorry, only admins can do that here"
-POLICY_KINDS = {"turn": TURN_POLICIES, "interrupt": INTERRUPT_POLICIES, "group": GROUP_POLICIES}
-USAGE = (
-    "commands: /timing show | /timing set <field> <value> | /timing reset | /persona [name] | "
-    "/policy turn|interrupt|group <name> | /reset"
+
+
+class Named(Protocol):
+    """Anything chosen by name: a policy."""
+
+    @property
+    def name(self) -> str:
+        """The name it was chosen by."""
+        ...
+
+
+@dataclass(frozen=True)
+class PolicyKind:
+    """A decision whose policy an admin picks per chat: the names on offer and the check for a name."""
+
+    name: str
+    choices: tuple[str, ...]
+    build: Callable[[str], Named]  # the policy called so; ValueError, in words, for a bad name or value
+    groups_only: bool = False  # matters only where several people share a chat (not the web chat)
+
+
+# One line per decision: /policy, Discord's choices, the web page's selects and `textbot config` follow.
+POLICY_KINDS: dict[str, PolicyKind] = {kind.name: kind for kind in (
+    PolicyKind("turn", TURN_POLICIES, turn_policy),
+    PolicyKind("interrupt", INTERRUPT_POLICIES, interrupt_policy),
+    PolicyKind("group", GROUP_POLICIES, group_policy, groups_only=True),
+)}
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A word a command takes, as menus, usage lines and slash-command options describe it."""
+
+    name: str
+    description: str
+    choices: tuple[str, ...] = ()  # a fixed set, offered as choices where the platform can
+    optional: bool = False
+    spelled_out: bool = False  # the usage line lists the choices instead of <name>
+
+    @property
+    def usage(self) -> str:
+        """`<value>`, `[name]` or `turn|interrupt|group`."""
+        if self.optional:
+            return f"[{self.name}]"
+        return "|".join(self.choices) if self.spelled_out else f"<{self.name}>"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A chat command as every platform offers it: name, one line on what it does, who may run it, its words."""
+
+    name: str
+    description: str
+    access: Access = "anyone"
+    args: tuple[Arg, ...] = ()
+    actions: tuple[CommandSpec, ...] = ()  # sub-commands: /timing show | set | reset
+    slash: bool = True  # Discord lists it (start and help are Telegram's conventions)
+
+    @property
+    def hint(self) -> str:
+        """What may follow the name: `show | set <field> <value> | reset`, `[name]`, or nothing."""
+        if self.actions:
+            return " | ".join(_words(action.name, action.hint) for action in self.actions)
+        return " ".join(arg.usage for arg in self.args)
+
+    @property
+    def usage(self) -> str:
+        """`/timing show | /timing set <field> <value> | /timing reset`."""
+        if self.actions:
+            return " | ".join(_words(f"/{self.name} {action.name}", action.hint) for action in self.actions)
+        return _words(f"/{self.name}", self.hint)
+
+    def allows(self, cmd: Command) -> bool:
+        """Whether the command's author may run it where it was sent."""
+        if self.access == "anyone":
+            return True
+        return cmd.is_admin or (self.access == "admins in groups" and not cmd.is_group)
+
+
+def _words(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", "Say hi", slash=False),
+    CommandSpec("help", "How to text me", slash=False),
+    CommandSpec("reset", "Forget this conversation (in groups and servers: admins only)", access="admins in groups"),
+    CommandSpec("timing", "How long the bot waits and how fast it types here", access="admins", actions=(
+        CommandSpec("show", "The timing in effect here and where each value comes from"),
+        CommandSpec("set", "Change one timing value for this conversation", args=(
+            Arg("field", "what to change", choices=TIMING_FIELD_NAMES),
+            Arg("value", "the new value (seconds, words per minute or a count)"),
+        )),
+        CommandSpec("reset", "Back to the persona's own timing"),
+    )),
+    CommandSpec("persona", "Who the bot is here (no name: list them)", access="admins",
+                args=(Arg("name", "the persona to become", optional=True),)),
+    CommandSpec("policy", "How the bot decides when, and whether, to answer here", access="admins", args=(
+        Arg("kind", "which decision", choices=tuple(POLICY_KINDS), spelled_out=True),
+        Arg("name", "the policy to use for it"),
+    )),
 )
+BY_NAME = {spec.name: spec for spec in COMMANDS}
+COMMAND_NAMES = tuple(BY_NAME)
+USAGE = "commands: " + " | ".join(spec.usage for spec in COMMANDS if spec.access != "anyone")
 
 
 @dataclass(frozen=True)
@@ -33,26 +137,18 @@ class CommandResult:
     forget: bool = False
 
 
+Handler = Callable[[ChatConfig, tuple[str, ...], dict[str, Any]], CommandResult]
+
+
 def run_command(config_for: ConfigFor, current: dict[str, Any], cmd: Command) -> CommandResult:
-    """Carry out `cmd` for a chat whose overrides are `current`, refusing non-admins where it matters."""
-    persona = config_for(current).persona
-    if cmd.name in ("start", "help"):
-        return CommandResult(reply=persona.line(cmd.name))
-    if cmd.name == "reset":
-        if cmd.is_group and not cmd.is_admin:
-            return CommandResult(reply=REFUSAL)
-        return CommandResult(reply=persona.line("reset"), forget=True)
-    if cmd.name not in ("timing", "persona", "policy"):
+    """Carry out `cmd` for a chat whose overrides are `current`, refusing whom the registry says to refuse."""
+    spec = BY_NAME.get(cmd.name)
+    if spec is None:
         return CommandResult(reply=USAGE)
-    if not cmd.is_admin:
+    if not spec.allows(cmd):
         return CommandResult(reply=REFUSAL)
-    overrides = _copy(current)
     try:
-        if cmd.name == "timing":
-            return _timing(config_for(current), cmd.args, overrides)
-        if cmd.name == "persona":
-            return _persona(config_for(current), cmd.args, overrides)
-        return _policy(cmd.args, overrides)
+        return _HANDLERS[spec.name](config_for(current), cmd.args, _copy(current))
     except ValueError as exc:
         return CommandResult(reply=str(exc))
 
@@ -65,12 +161,22 @@ def _copy(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def show_timing(cfg: ChatConfig) -> str:
     """The effective timing and policies, each with where it comes from."""
-    rows = [f"{name} = {getattr(cfg.timing, name):g} ({cfg.sources[name]})" for name in LIMITS]
-    rows.append(f"turn policy = {cfg.turn_policy.name} ({cfg.sources['turn']})")
-    rows.append(f"interrupt policy = {cfg.interrupt_policy.name} ({cfg.sources['interrupt']})")
-    rows.append(f"group policy = {cfg.group_policy.name} ({cfg.sources['group']})")
+    rows = [f"{name} = {getattr(cfg.timing, name):g} ({cfg.sources[name]})" for name in TIMING_FIELD_NAMES]
+    names = cfg.policy_names()
+    rows += [f"{kind} policy = {names[kind]} ({cfg.sources[kind]})" for kind in POLICY_KINDS]
     rows.append(f"persona = {cfg.persona.name}")
     return "\n".join(rows)
+
+
+def _line(what: str) -> Handler:
+    def answer(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
+        return CommandResult(reply=cfg.persona.line(what))
+
+    return answer
+
+
+def _reset(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
+    return CommandResult(reply=cfg.persona.line("reset"), forget=True)
 
 
 def _timing(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
@@ -85,7 +191,7 @@ def _timing(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -
         value = parse_timing_value(field, raw)
         overrides["timing"][field] = value
         return CommandResult(reply=f"{field} set to {value:g}", overrides=overrides)
-    raise ValueError(f"usage: /timing show | /timing set <field> <value> | /timing reset; fields: {', '.join(LIMITS)}")
+    raise ValueError(f"usage: {BY_NAME['timing'].usage}; fields: {', '.join(TIMING_FIELD_NAMES)}")
 
 
 def _persona(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
@@ -99,13 +205,16 @@ def _persona(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) 
     return CommandResult(reply=f"persona set to {args[0]}", overrides=overrides)
 
 
-def _policy(args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
+def _policy(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
     if len(args) != 2 or args[0] not in POLICY_KINDS:
-        raise ValueError("usage: /policy turn|interrupt|group <name>")
+        raise ValueError(f"usage: {BY_NAME['policy'].usage}")
     kind, name = args
-    if kind == "turn":
-        turn_policy(name)  # raises ValueError naming the choices
-    elif name not in POLICY_KINDS[kind]:
-        raise ValueError(f"unknown {kind} policy {name!r}; choose from {', '.join(POLICY_KINDS[kind])}")
+    POLICY_KINDS[kind].build(name)  # raises ValueError naming the choices or the value's range
     overrides[kind] = name
     return CommandResult(reply=f"{kind} policy set to {name}", overrides=overrides)
+
+
+_HANDLERS: dict[str, Handler] = {
+    "start": _line("start"), "help": _line("help"), "reset": _reset,
+    "timing": _timing, "persona": _persona, "policy": _policy,
+}

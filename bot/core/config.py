@@ -15,7 +15,7 @@ from bot.pacing import Pacing
 from persona import Persona, load_persona
 from policies.group import GroupPolicy, group_policy
 from policies.interrupt import InterruptPolicy, interrupt_policy
-from policies.timing import Timing
+from policies.timing import TIMING_FIELD_NAMES, Timing
 from policies.turn import TurnPolicy, turn_policy
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,11 @@ class ChatConfig:
     def pacing(self, rng: random.Random) -> Pacing:
         """Durations for this chat's replies."""
         return Pacing(self.persona.typing, self.timing, self.scale, rng)
+
+    def policy_names(self) -> dict[str, str]:
+        """The name of the policy in effect for each decision (turn, interrupt, group)."""
+        return {"turn": self.turn_policy.name, "interrupt": self.interrupt_policy.name,
+                "group": self.group_policy.name}
 
 
 CONFIG_CACHE = 1024
@@ -92,7 +97,7 @@ def effective_config(
     persona = load_persona(chosen_persona) if chosen_persona else default_persona
     timing_over = overrides.get("timing", {})
     timing = persona.timing.with_overrides(timing_over)
-    for name in ("debounce", "max_wait", "wpm", "read_delay", "part_pause", "max_parts"):
+    for name in TIMING_FIELD_NAMES:
         sources[name] = "override" if name in timing_over else f"persona {persona.name}"
     default_turn = persona.policies.turn_with_typing if has_typing else persona.policies.turn
     chosen_here = {name: usable_override(overrides, name) for name in POLICY_FACTORIES}

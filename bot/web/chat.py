@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bot.core.commands import COMMAND_NAMES
 from bot.core.engine import Engine
 from bot.core.events import Author, Command, ConversationKey, HumanMessage, HumanTyping
 from bot.core.ports import Outlet
@@ -29,7 +30,7 @@ TAB_ID = re.compile(r"[A-Za-z0-9_-]{6,64}")
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 HUMAN_TYPING_TTL = 4.0  # the page repeats its typing notice every ~2.5 s while keys are pressed
 TYPING_MIN_GAP = 1.0  # real seconds: a tab's typing notices closer than this add nothing
-COMMANDS = frozenset({"start", "help", "reset", "timing", "persona", "policy"})
+COMMANDS = frozenset(COMMAND_NAMES)  # the registry's, as every platform
 NOT_SAVED = "not sent: the bot could not save it; try again"
 
 

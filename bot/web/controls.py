@@ -1,27 +1,23 @@
-"""The page's timing controls: checked here, then applied through the engine's own admin commands."""
+"""The page's timing controls: checked here, then applied through the engine's own admin commands.
+
+What the page offers comes from the command registry (bot.core.commands): its timing fields, and the
+policy kinds that matter in a one-person chat.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot.core.commands import POLICY_KINDS, PolicyKind
 from bot.core.engine import Engine
 from bot.core.events import Author, Command, ConversationKey
 from bot.web.outlet import CONTROL_REPLY
 from persona import available_personas
-from policies.interrupt import INTERRUPT_POLICIES
-from policies.timing import LIMITS, parse_timing_value
-from policies.turn import TURN_POLICIES, turn_policy
+from policies.timing import TIMING_FIELD_NAMES, TIMING_FIELDS, parse_timing_value
 
 Json = dict[str, Any]
-# (unit, what it does) for each timing field, as the page labels them.
-FIELD_HELP: dict[str, tuple[str, str]] = {
-    "debounce": ("s", "quiet time the fixed/adaptive policies wait for"),
-    "max_wait": ("s", "never wait longer than this after your last message"),
-    "wpm": ("wpm", "how fast the bot types"),
-    "read_delay": ("s/100 chars", "reading time before it starts typing"),
-    "part_pause": ("s", "pause between two parts"),
-    "max_parts": ("parts", "most messages in one reply"),
-}
+# A web chat has one person in it: a policy for deciding whether to join in a group has no use here.
+WEB_POLICY_KINDS: dict[str, PolicyKind] = {name: kind for name, kind in POLICY_KINDS.items() if not kind.groups_only}
 
 
 class ControlError(ValueError):
@@ -35,15 +31,14 @@ class ControlError(ValueError):
 def field_specs() -> list[Json]:
     """The timing fields with their bounds, step, unit and help, for the page to build its inputs."""
     return [
-        {"name": name, "low": low, "high": high, "step": 1 if name in ("max_parts", "wpm") else 0.1,
-         "unit": FIELD_HELP[name][0], "help": FIELD_HELP[name][1]}
-        for name, (low, high, _) in LIMITS.items()
+        {"name": f.name, "low": f.low, "high": f.high, "step": f.step, "unit": f.unit, "help": f.help}
+        for f in TIMING_FIELDS
     ]
 
 
 def choices() -> Json:
     """What the page's selects offer."""
-    return {"turn": list(TURN_POLICIES), "interrupt": list(INTERRUPT_POLICIES), "persona": available_personas()}
+    return {**{name: list(kind.choices) for name, kind in WEB_POLICY_KINDS.items()}, "persona": available_personas()}
 
 
 async def settings_snapshot(engine: Engine, key: ConversationKey) -> Json:
@@ -51,12 +46,12 @@ async def settings_snapshot(engine: Engine, key: ConversationKey) -> Json:
     actor = engine.actors.get(key)
     overrides = actor.state.overrides if actor is not None else (await engine.deps.store.load(key)).overrides
     cfg = engine.deps.chat_config(overrides)
+    names = cfg.policy_names()
     return {
         "type": "settings",
-        "timing": {name: getattr(cfg.timing, name) for name in LIMITS},
+        "timing": {name: getattr(cfg.timing, name) for name in TIMING_FIELD_NAMES},
         "sources": dict(cfg.sources),
-        "turn": cfg.turn_policy.name,
-        "interrupt": cfg.interrupt_policy.name,
+        **{kind: names[kind] for kind in WEB_POLICY_KINDS},
         "persona": cfg.persona.name,
     }
 
@@ -86,17 +81,13 @@ def control_command(message: Json, key: ConversationKey, author: Author) -> Comm
 
 
 def _check_policy(which: str, name: str) -> None:
-    if which == "turn":
-        try:
-            turn_policy(name)
-        except ValueError as exc:
-            raise ControlError("turn", str(exc) if "turn policy" in str(exc) else f"bad turn policy {name!r}") from None
-    elif which == "interrupt":
-        if name not in INTERRUPT_POLICIES:
-            raise ControlError("interrupt", f"unknown interrupt policy {name!r}; choose from "
-                                            f"{', '.join(INTERRUPT_POLICIES)}")
-    else:
-        raise ControlError(which, "only the turn and interrupt policies can be set here")
+    kind = WEB_POLICY_KINDS.get(which)
+    if kind is None:
+        raise ControlError(which, f"only the {' and '.join(WEB_POLICY_KINDS)} policies can be set here")
+    try:
+        kind.build(name)
+    except ValueError as exc:
+        raise ControlError(which, str(exc)) from None
 
 
 def _command(key: ConversationKey, author: Author, name: str, args: tuple[str, ...], control: str) -> Command:

@@ -1,4 +1,4 @@
-"""Slash commands: /reset, /timing, /persona and /policy become the core's Commands.
+"""Slash commands: the registry's commands (bot.core.commands.COMMANDS) become the core's Commands.
 
 The core decides and words every answer; it sends that answer through the outlet with the
 command's `reply_to`, which here names the deferred interaction, so it lands as the (ephemeral)
@@ -17,17 +17,16 @@ from discord import app_commands
 
 from bot.adapters.discord.inbound import PLATFORM, Receiver
 from bot.adapters.discord.outlet import DiscordOutlet
-from bot.core.commands import POLICY_KINDS
+from bot.core.commands import COMMANDS, POLICY_KINDS, CommandSpec
 from bot.core.events import Author, Command, ConversationKey
 from persona import available_personas
-from policies.timing import LIMITS
 
 log = logging.getLogger(__name__)
 Interaction = discord.Interaction[Any]
 Choice = app_commands.Choice
 RunCommand = Callable[[Interaction, str, tuple[str, ...]], Awaitable[None]]
-FIELD_CHOICES = [Choice(name=name, value=name) for name in LIMITS]
-KIND_CHOICES = [Choice(name=kind, value=kind) for kind in POLICY_KINDS]
+Slash = app_commands.Command[Any, ..., None] | app_commands.Group
+SLASH_COMMANDS = tuple(spec for spec in COMMANDS if spec.slash)
 NO_ANSWER = "sorry, that didn't work"
 
 
@@ -77,42 +76,59 @@ class SlashBridge:
 
 
 def install_commands(tree: app_commands.CommandTree[Any], run: RunCommand) -> None:
-    """Add /reset, /timing, /persona and /policy to the tree; each hands its command to `run`."""
-    for command in (_reset(run), _timing(run), _persona(run), _policy(run)):
-        tree.add_command(command)
+    """Add every slash command of the registry to the tree; each hands its command to `run`."""
+    for spec in SLASH_COMMANDS:
+        tree.add_command(_build(spec, run))
 
 
-def _reset(run: RunCommand) -> app_commands.Command[Any, ..., None]:
-    @app_commands.command(name="reset", description="Forget this conversation (admins only in servers)")
-    async def reset(interaction: Interaction) -> None:
-        await run(interaction, "reset", ())
+def _build(spec: CommandSpec, run: RunCommand) -> Slash:
+    if spec.actions:
+        return _group(spec, run)
+    if not spec.args:
+        return _plain(spec, run, spec.name, ())
+    return _WITH_ARGS[spec.name](spec, run)  # a command with words needs its own signature below
 
-    return reset
+
+def _choices(names: Iterable[str]) -> list[Choice[str]]:
+    return [Choice(name=name, value=name) for name in names]
 
 
-def _timing(run: RunCommand) -> app_commands.Group:
-    group = app_commands.Group(name="timing", description="How long the bot waits and how fast it types here")
+def _described(spec: CommandSpec) -> dict[str, str]:
+    return {arg.name: arg.description for arg in spec.args}
 
-    @group.command(name="show", description="The timing in effect here and where each value comes from")
-    async def show(interaction: Interaction) -> None:
-        await run(interaction, "timing", ("show",))
 
-    @group.command(name="set", description="Change one timing value for this conversation")
-    @app_commands.describe(field="what to change", value="the new value (seconds, words per minute or a count)")
-    @app_commands.choices(field=FIELD_CHOICES)
-    async def set_(interaction: Interaction, field: Choice[str], value: str) -> None:
-        await run(interaction, "timing", ("set", field.value, value))
+def _plain(
+    spec: CommandSpec, run: RunCommand, name: str, args: tuple[str, ...]
+) -> app_commands.Command[Any, ..., None]:
+    async def callback(interaction: Interaction) -> None:
+        await run(interaction, name, args)
 
-    @group.command(name="reset", description="Back to the persona's own timing")
-    async def reset(interaction: Interaction) -> None:
-        await run(interaction, "timing", ("reset",))
+    return app_commands.Command(name=spec.name, description=spec.description, callback=callback)
 
+
+def _group(spec: CommandSpec, run: RunCommand) -> app_commands.Group:
+    group = app_commands.Group(name=spec.name, description=spec.description)
+    for action in spec.actions:
+        if action.args:
+            group.add_command(_WITH_ARGS[f"{spec.name} {action.name}"](action, run))
+        else:
+            group.add_command(_plain(action, run, spec.name, (action.name,)))
     return group
 
 
-def _persona(run: RunCommand) -> app_commands.Command[Any, ..., None]:
-    @app_commands.command(name="persona", description="Who the bot is here (no name: list them)")
-    @app_commands.describe(name="the persona to become")
+def _timing_set(spec: CommandSpec, run: RunCommand) -> app_commands.Command[Any, ..., None]:
+    @app_commands.command(name=spec.name, description=spec.description)
+    @app_commands.describe(**_described(spec))
+    @app_commands.choices(field=_choices(spec.args[0].choices))
+    async def set_(interaction: Interaction, field: Choice[str], value: str) -> None:
+        await run(interaction, "timing", ("set", field.value, value))
+
+    return set_
+
+
+def _persona(spec: CommandSpec, run: RunCommand) -> app_commands.Command[Any, ..., None]:
+    @app_commands.command(name=spec.name, description=spec.description)
+    @app_commands.describe(**_described(spec))
     async def persona(interaction: Interaction, name: str | None = None) -> None:
         await run(interaction, "persona", (name,) if name else ())
 
@@ -123,10 +139,10 @@ def _persona(run: RunCommand) -> app_commands.Command[Any, ..., None]:
     return persona
 
 
-def _policy(run: RunCommand) -> app_commands.Command[Any, ..., None]:
-    @app_commands.command(name="policy", description="How the bot decides when, and whether, to answer here")
-    @app_commands.describe(kind="which decision", name="the policy to use for it")
-    @app_commands.choices(kind=KIND_CHOICES)
+def _policy(spec: CommandSpec, run: RunCommand) -> app_commands.Command[Any, ..., None]:
+    @app_commands.command(name=spec.name, description=spec.description)
+    @app_commands.describe(**_described(spec))
+    @app_commands.choices(kind=_choices(spec.args[0].choices))
     async def policy(interaction: Interaction, kind: Choice[str], name: str) -> None:
         await run(interaction, "policy", (kind.value, name))
 
@@ -134,6 +150,12 @@ def _policy(run: RunCommand) -> app_commands.Command[Any, ..., None]:
     async def names(interaction: Interaction, typed: str) -> list[Choice[str]]:
         kind = getattr(interaction.namespace, "kind", None)
         kind = kind.value if isinstance(kind, Choice) else kind
-        return suggest(POLICY_KINDS.get(str(kind), ()), typed)
+        chosen = POLICY_KINDS.get(str(kind))
+        return suggest(chosen.choices if chosen else (), typed)
 
     return policy
+
+
+_WITH_ARGS: dict[str, Callable[[CommandSpec, RunCommand], app_commands.Command[Any, ..., None]]] = {
+    "timing set": _timing_set, "persona": _persona, "policy": _policy,
+}

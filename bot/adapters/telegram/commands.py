@@ -18,23 +18,21 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot.adapters.telegram.translate import PLATFORM, author_of, conversation_key, is_group
+from bot.core.commands import COMMANDS, CommandSpec
 from bot.core.events import Author, Command
 
 log = logging.getLogger(__name__)
 
-PUBLIC_COMMANDS = (
-    BotCommand("start", "say hi"),
-    BotCommand("help", "how to text me"),
-    BotCommand("reset", "forget this chat (admins only in groups)"),
-)
-ADMIN_COMMANDS = (
-    *PUBLIC_COMMANDS,
-    BotCommand("timing", "show | set <field> <value> | reset"),
-    BotCommand("persona", "list personas, or switch: /persona <name>"),
-    BotCommand("policy", "turn | interrupt | group <name>"),
-)
-COMMAND_NAMES = tuple(c.command for c in ADMIN_COMMANDS)
-NEEDS_ADMIN_CHECK = frozenset({"reset", "timing", "persona", "policy"})
+
+def menu(specs: Iterable[CommandSpec]) -> tuple[BotCommand, ...]:
+    """Telegram menu entries: what each command does, then the words it takes (no options UI here)."""
+    return tuple(BotCommand(s.name, f"{s.description}: {s.hint}" if s.hint else s.description) for s in specs)
+
+
+PUBLIC_COMMANDS = menu(s for s in COMMANDS if s.access != "admins")
+ADMIN_COMMANDS = menu(COMMANDS)
+COMMAND_NAMES = tuple(s.name for s in COMMANDS)
+NEEDS_ADMIN_CHECK = frozenset(s.name for s in COMMANDS if s.access != "anyone")
 
 
 def command_name(message: Message) -> str:
