@@ -12,6 +12,7 @@ from bot.core.config import ChatConfig, effective_config
 from bot.core.events import Author, Command, ConversationKey
 from bot.settings import Settings
 from persona import load_persona
+from tests.telegram_kit import DM, TelegramScene
 
 KEY = ConversationKey("telegram", "5")
 ADMIN = Author("1", "alice")
@@ -102,3 +103,16 @@ def test_plain_ascii_numbers_are_taken_in_any_usual_spelling(field: str, value: 
     result = admin_says("timing", "set", field, value)
     assert result.reply == answer
     assert result.overrides is not None and result.overrides["timing"] == {field: stored}
+
+
+async def test_on_telegram_a_value_that_overflowed_or_froze_the_bot_gets_an_answer_and_the_chat_goes_on() -> None:
+    async with TelegramScene(admins=f"telegram:{DM}", script=lambda r: ["hey!"]) as tg:
+        assert await tg.command(DM, "/timing set max_parts inf") == [PARTS]
+        await tg.clock.advance(2)
+        assert await tg.command(DM, "/timing set max_parts nan") == [PARTS]
+        await tg.clock.advance(2)
+        assert await tg.command(DM, "/policy turn fixed:nan") == [FIXED]
+        await tg.clock.advance(2)
+        assert (await tg.store.load(ConversationKey("telegram", str(DM)))).overrides == {}
+        await tg.says(DM, "you there?")
+        assert await tg.until_sent(DM, 4) == [PARTS, PARTS, FIXED, "hey!"]
