@@ -48,6 +48,7 @@ class TelegramScene:
         self.webhook_port = webhook_port
         self.stop = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self._polls_before = 0
 
     async def __aenter__(self) -> TelegramScene:
         await self.start()
@@ -69,6 +70,17 @@ class TelegramScene:
     async def start(self) -> None:
         """Start the fake server and the bot; return once it is polling (or its webhook is set)."""
         await self.server.start()
+        await self.start_bot()
+
+    async def restart(self) -> None:
+        """Stop the bot (not the server) and start it again, like a process restart."""
+        await self.stop_bot()
+        await self.start_bot()
+
+    async def start_bot(self) -> None:
+        """Start the bot against the running server; return once it is polling (or its webhook is set)."""
+        self.stop = asyncio.Event()
+        self._polls_before = len(self.server.calls_of("getUpdates"))
         parts = Parts(self.settings(), self.clock, self.responder, self.store)
         self.task = asyncio.create_task(run_telegram(
             parts.settings, parts, self.stop, poll_timeout=5.0, webhook_listen="127.0.0.1",
@@ -95,14 +107,20 @@ class TelegramScene:
 
     def _ready(self) -> bool:
         assert self.task is not None
-        return self.task.done() or bool(self.server.webhook_url or self.server.calls_of("getUpdates"))
+        polling = len(self.server.calls_of("getUpdates")) > self._polls_before
+        return self.task.done() or bool(self.server.webhook_url or polling)
+
+    async def stop_bot(self) -> None:
+        """Stop the bot (bounded) and re-raise what ended it, if anything did."""
+        self.stop.set()
+        if self.task is not None:
+            task, self.task = self.task, None
+            await asyncio.wait_for(task, 15)
 
     async def close(self) -> None:
         """Stop the bot (bounded) and the server."""
-        self.stop.set()
         try:
-            if self.task is not None:
-                await asyncio.wait_for(self.task, 15)
+            await self.stop_bot()
         finally:
             await self.server.stop()
 

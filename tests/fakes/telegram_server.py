@@ -57,6 +57,19 @@ def _decode(name: str, value: str) -> Any:
         return value  # e.g. chat_id="@channel"
 
 
+def _numeric_id(update: Any) -> int | None:
+    value = update.get("update_id") if isinstance(update, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _confirm(updates: list[Any], offset: int) -> list[Any]:
+    """The updates left once every one below ``offset`` is confirmed (malformed ones by their place)."""
+    confirmed = [i for i, u in enumerate(updates) if (n := _numeric_id(u)) is not None and n < offset]
+    last = max(confirmed, default=-1)
+    return [u for i, u in enumerate(updates)
+            if ((n := _numeric_id(u)) is not None and n >= offset) or (n is None and i > last)]
+
+
 @dataclass
 class Call:
     """One Bot API request the server received; ``ok`` is whether the method took effect."""
@@ -161,6 +174,15 @@ class FakeTelegramServer:
         self._updates.append(update)
         self._wake()
         return update
+
+    def push_raw_update(self, update: Any) -> None:
+        """Queue ``update`` exactly as given (no ``update_id`` added): a malformed update for getUpdates.
+
+        An update without a numeric ``update_id`` is confirmed along with the numeric ones queued
+        after it, as if it had the id of its place in the queue.
+        """
+        self._updates.append(update)
+        self._wake()
 
     def push_message(
         self, chat_id: int, text: str = "", *, user_id: int | None = None,
@@ -395,14 +417,14 @@ class FakeTelegramServer:
             keep = self._updates[offset:]
             offset = keep[0]["update_id"] if keep else self._next_update_id
         if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._updates = _confirm(self._updates, offset)
             self.offset_confirmed = max(self.offset_confirmed, offset)
             self._wake()
         allowed = set(p.get("allowed_updates") or ())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(p.get("timeout") or 0)
         while True:
-            ready = [u for u in self._updates if not allowed or allowed & u.keys()]
+            ready = [u for u in self._updates if not allowed or not isinstance(u, dict) or allowed & u.keys()]
             if ready or self._closing or loop.time() >= deadline:
                 return ready[:limit]
             await self._wait(deadline - loop.time())

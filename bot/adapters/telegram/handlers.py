@@ -1,8 +1,13 @@
-"""PTB handlers: each update becomes one engine event, awaited until the engine has stored it."""
+"""PTB handlers: each update becomes one engine event, awaited until the engine has stored it.
+
+Nothing logged here quotes an update's content: a failure is named by its exception type and where
+it happened.
+"""
 
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from telegram import Bot, Update
@@ -12,6 +17,7 @@ from bot.adapters.telegram.admins import AdminCheck
 from bot.adapters.telegram.commands import COMMAND_NAMES, NEEDS_ADMIN_CHECK, command_event, command_name
 from bot.adapters.telegram.translate import Addressing, human_edit, human_message
 from bot.core.engine import Engine
+from bot.core.events import Event
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -36,6 +42,10 @@ class UpdateHandlers:
         app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edit))
         app.add_error_handler(self.on_error)
 
+    async def _receive(self, update: Update, event: Event | None) -> None:
+        if event is not None:
+            await self._engine.receive(event)
+
     def _addressing(self, bot: Bot) -> Addressing:
         return Addressing(bot.id, bot.username, self._names)
 
@@ -43,17 +53,13 @@ class UpdateHandlers:
         """A new message (text, media or both)."""
         if update.message is None:
             return
-        event = human_message(update.message, self._addressing(context.bot))
-        if event is not None:
-            await self._engine.receive(event)
+        await self._receive(update, human_message(update.message, self._addressing(context.bot)))
 
     async def on_edit(self, update: Update, context: Context) -> None:
         """An edited message: the engine decides whether it still matters."""
         if update.edited_message is None:
             return
-        event = human_edit(update.edited_message)
-        if event is not None:
-            await self._engine.receive(event)
+        await self._receive(update, human_edit(update.edited_message))
 
     async def on_command(self, update: Update, context: Context) -> None:
         """A command; whether its sender is an admin is asked only for commands that care."""
@@ -61,11 +67,20 @@ class UpdateHandlers:
         if message is None:
             return
         is_admin = command_name(message) in NEEDS_ADMIN_CHECK and await self._admins.is_admin(message)
-        event = command_event(message, context.args or (), is_admin)
-        if event is not None:
-            await self._engine.receive(event)
+        await self._receive(update, command_event(message, context.args or (), is_admin))
 
     async def on_error(self, update: object, context: Context) -> None:
-        """Log a handler failure once, without the update's content."""
+        """Log a handler failure in one line, without the update's content; the update is skipped."""
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("handling Telegram update %s failed", update_id, exc_info=context.error)
+        error = context.error
+        log.error("skipped Telegram update %s: handling it failed (%s)", update_id,
+                  where(error) if isinstance(error, BaseException) else "unknown error")
+
+
+def where(exc: BaseException) -> str:
+    """An exception named by its type and the line that raised it; its message may quote a value, so not that."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} in {last.name} at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"

@@ -13,7 +13,9 @@ handler has not finished. The handlers await `engine.receive`, which returns onc
 stored, so nothing is confirmed before it is stored. After a crash Telegram sends the unconfirmed
 updates again: the store drops messages it already has, edits are idempotent, and a command that had
 already run may run once more (a second "hi" for /start). A handler that *fails* (the store is
-down) is logged and confirmed anyway: one poisoned update must not stall the bot. Updates still
+down) is logged and confirmed anyway: one poisoned update must not stall the bot. Neither must one
+the bot cannot read: batches are read one update at a time (`updates.py`), and an unreadable update
+is logged (its id and the field at fault, never its text) and confirmed with the rest. Updates still
 in flight at shutdown are given `drain_timeout` seconds, then left unconfirmed for the next run.
 
 The loop paces its own requests in wall time (asyncio), not on the conversation Clock: it is network
@@ -26,32 +28,37 @@ import asyncio
 import datetime as dtm
 import functools
 import logging
-from collections.abc import Sequence
 
 from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.adapters.telegram.delivery import retry_seconds
 from bot.adapters.telegram.handlers import TelegramApp
+from bot.adapters.telegram.updates import Batch, RawUpdates, Unreadable, read_batch
 from bot.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message")
 REPOLL_PAUSE = 1.0  # seconds; only while every update Telegram returns is already being handled
 MAX_BACKOFF = 30.0
+_REMEMBERED_IDLESS = 64
 
 
 class StoredFirstPoller:
     """getUpdates in a loop; the offset moves past an update only after its handler has finished."""
 
-    def __init__(self, app: TelegramApp, *, timeout: float = 30.0, drain_timeout: float = 10.0) -> None:
+    def __init__(
+        self, app: TelegramApp, raw: RawUpdates, *, timeout: float = 30.0, drain_timeout: float = 10.0,
+    ) -> None:
         self._app = app
+        self._raw = raw
         self._timeout = timeout
         self._drain_timeout = drain_timeout
         self._offset = 0
         self._newest = 0
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._unhandled: set[int] = set()  # cancelled at shutdown: never confirmed
+        self._idless_logged: dict[str, None] = {}
         self._failures = 0
         self._webhook_cleared = False
 
@@ -60,17 +67,19 @@ class StoredFirstPoller:
         stopping = asyncio.create_task(stop.wait(), name="telegram-poll-stop")
         try:
             while not stop.is_set():
-                updates = await self._fetch(stopping)
-                if updates is None:
+                polled = self._offset
+                batch = await self._fetch(stopping)
+                if batch is None:
                     break
-                if not self._dispatch(updates) and self._in_flight:
+                started = self._dispatch(batch)
+                if batch.size and not started and self._offset == polled:  # Telegram would answer the same
                     await self._pause(stopping)
         finally:
             await cancel_and_wait(stopping)
             await self._drain()
             await self._confirm()
 
-    async def _fetch(self, stopping: asyncio.Task[bool]) -> Sequence[Update] | None:
+    async def _fetch(self, stopping: asyncio.Task[bool]) -> Batch | None:
         poll = asyncio.create_task(self._poll(), name="telegram-getUpdates")
         try:
             await asyncio.wait([poll, stopping], return_when=asyncio.FIRST_COMPLETED)
@@ -79,26 +88,27 @@ class StoredFirstPoller:
                 await cancel_and_wait(poll)
         return None if poll.cancelled() else poll.result()
 
-    async def _poll(self) -> Sequence[Update]:
+    async def _poll(self) -> Batch:
         bot = self._app.bot
         try:
             if not self._webhook_cleared:  # getUpdates is refused while a webhook is set
                 self._webhook_cleared = await bot.delete_webhook()
-            updates: tuple[Update, ...] = await bot.get_updates(
+            self._raw.take()
+            await bot.get_updates(  # returns nothing: `RawUpdates` keeps the batch for read_batch
                 offset=self._offset or None, timeout=dtm.timedelta(seconds=self._timeout),
                 allowed_updates=ALLOWED_UPDATES)
         except InvalidToken:
             raise
         except RetryAfter as exc:
             await asyncio.sleep(retry_seconds(exc))
-            return ()
+            return Batch()
         except TelegramError as exc:
             await self._back_off(exc)
-            return ()
+            return Batch()
         if self._failures:
             log.info("Telegram is answering getUpdates again")
         self._failures = 0
-        return updates
+        return read_batch(self._raw.take(), bot)
 
     async def _back_off(self, exc: TelegramError) -> None:
         if not self._failures:
@@ -106,15 +116,31 @@ class StoredFirstPoller:
         self._failures += 1
         await asyncio.sleep(min(MAX_BACKOFF, 2.0 ** (self._failures - 1)))
 
-    def _dispatch(self, updates: Sequence[Update]) -> bool:
-        fresh = [u for u in updates if u.update_id > self._newest]
+    def _dispatch(self, batch: Batch) -> bool:
+        """Start the new updates; True if any started."""
+        for skipped in batch.skipped:
+            self._report(skipped)
+        fresh = [u for u in batch.updates if u.update_id > self._newest]
         for update in fresh:
-            self._newest = update.update_id
             task = asyncio.create_task(self._handle(update), name=f"telegram-update:{update.update_id}")
             self._in_flight[update.update_id] = task
             task.add_done_callback(functools.partial(self._finished, update.update_id))
+        self._newest = max(self._newest, batch.newest)
         self._advance()
         return bool(fresh)
+
+    def _report(self, skipped: Unreadable) -> None:
+        if skipped.update_id is not None:
+            if skipped.update_id > self._newest:  # first fetch: it comes again while an older one is in flight
+                log.warning("skipped Telegram update %s: %s is missing or malformed",
+                            skipped.update_id, skipped.problem)
+            return
+        if skipped.digest in self._idless_logged:
+            return
+        self._idless_logged[skipped.digest] = None
+        if len(self._idless_logged) > _REMEMBERED_IDLESS:
+            del self._idless_logged[next(iter(self._idless_logged))]
+        log.warning("skipped a Telegram update without a numeric update_id; the offset moves past it with the next one")
 
     async def _handle(self, update: Update) -> None:
         await self._app.update_processor.process_update(update, self._app.process_update(update))
@@ -132,7 +158,8 @@ class StoredFirstPoller:
             self._offset = min((*self._in_flight, *self._unhandled), default=self._newest + 1)
 
     async def _pause(self, stopping: asyncio.Task[bool]) -> None:
-        # Telegram returns unconfirmed updates at once, so re-polling now would spin: wait for one to finish.
+        # Telegram returns unconfirmed updates at once, so re-polling now would spin: wait for one to
+        # finish, or a moment (an unreadable update without an id is still there).
         waiting = [*self._in_flight.values(), stopping]
         await asyncio.wait(waiting, timeout=REPOLL_PAUSE, return_when=asyncio.FIRST_COMPLETED)
 

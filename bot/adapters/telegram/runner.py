@@ -6,6 +6,8 @@ Webhook mode (TELEGRAM_WEBHOOK_URL set) uses PTB's `Updater.start_webhook`. Its 
 Telegram 200 as soon as the update is on `Application.update_queue`, and Telegram never sends an
 answered update again. So here a window remains: an update accepted but not yet stored (normally
 milliseconds; longer while its chat's lane is busy with a paced reply) is lost if the process dies.
+An update PTB cannot parse is answered 400 by PTB and never reaches a handler; its log line is
+stripped of the update's content.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.adapters.telegram.handlers import TelegramApp, UpdateHandlers
 from bot.adapters.telegram.ordering import ChatOrder
 from bot.adapters.telegram.outlet import TelegramOutlet
 from bot.adapters.telegram.polling import ALLOWED_UPDATES, StoredFirstPoller
+from bot.adapters.telegram.updates import WEBHOOK_LOGGER, WEBHOOK_PARSE_FAILURES, RawUpdates
 from bot.settings import ConfigError, Settings
 from persona import load_persona
 
@@ -39,7 +42,7 @@ def telegram_enabled(settings: Settings) -> bool:
     return settings.telegram_bot_token is not None and bool(settings.telegram_bot_token.get_secret_value().strip())
 
 
-def build_application(settings: Settings) -> TelegramApp:
+def build_application(settings: Settings, raw_updates: RawUpdates) -> TelegramApp:
     """A PTB Application talking to `{TELEGRAM_API_BASE_URL}/bot{token}/…`, chats handled concurrently."""
     if settings.telegram_bot_token is None or not telegram_enabled(settings):
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
@@ -49,6 +52,7 @@ def build_application(settings: Settings) -> TelegramApp:
         .token(settings.telegram_bot_token.get_secret_value().strip())
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
+        .get_updates_request(raw_updates)
         .concurrent_updates(ChatOrder())
         .job_queue(None)  # long-horizon jobs belong to the app's scheduler, not PTB's
         .build()
@@ -62,11 +66,13 @@ async def run_telegram(
     """Run Telegram until `stop` is set (or this task is cancelled), then shut down cleanly."""
     from bot.app import build_engine  # the composition root builds engines; imported late so it can import us
 
-    app = build_application(settings)
+    raw_updates = RawUpdates(connection_pool_size=1)  # PTB's own getUpdates connection has one too
+    app = build_application(settings, raw_updates)
     outlet = TelegramOutlet(app.bot, parts.clock)
     engine = build_engine(parts, outlet)
     admins = AdminCheck(app.bot, parts.clock, settings.admins())
-    UpdateHandlers(engine, admins, (load_persona(settings.persona).name,)).install(app)
+    handlers = UpdateHandlers(engine, admins, (load_persona(settings.persona).name,))
+    handlers.install(app)
     await _initialize(app, settings)
     try:
         await publish_commands(app.bot, settings.admins())
@@ -75,7 +81,8 @@ async def run_telegram(
             if settings.telegram_webhook_url:
                 await _serve_webhook(app, settings.telegram_webhook_url, stop, webhook_listen, webhook_port)
             else:
-                await StoredFirstPoller(app, timeout=poll_timeout).run(stop or asyncio.Event())
+                poller = StoredFirstPoller(app, raw_updates, timeout=poll_timeout)
+                await poller.run(stop or asyncio.Event())
         finally:
             await app.stop()  # webhook mode: handles what was already accepted
             await engine.close()
@@ -100,6 +107,7 @@ async def _serve_webhook(app: TelegramApp, url: str, stop: asyncio.Event | None,
     updater = app.updater
     if updater is None:
         raise ConfigError("webhook mode needs PTB's Updater")
+    logging.getLogger(WEBHOOK_LOGGER).addFilter(WEBHOOK_PARSE_FAILURES)  # added once, however often called
     await updater.start_webhook(
         listen=listen, port=port, url_path=urlparse(url).path.lstrip("/"), webhook_url=url,
         allowed_updates=ALLOWED_UPDATES, secret_token=secrets.token_urlsafe(32),  # Telegram echoes it back
