@@ -68,7 +68,7 @@ class FakeDiscordServer(FakeDiscordRest):
         self.gateway_queries: list[dict[str, str]] = []  # query string of each connection
         self.port = 0
         self._session: _Session | None = None
-        self._pending: list[tuple[str, JSON]] = []  # dispatched before the first IDENTIFY
+        self._pending: list[tuple[str, JSON | None]] = []  # dispatched before the first IDENTIFY
         self._conns: set[_Conn] = set()
         self._runner: web.AppRunner | None = None
         self._stopping = False
@@ -231,7 +231,7 @@ class FakeDiscordServer(FakeDiscordRest):
         return data
 
     # ----------------------------------------------------------------- gateway
-    def dispatch(self, event: str, data: JSON) -> None:
+    def dispatch(self, event: str, data: JSON | None) -> None:
         """Send a DISPATCH event now, or keep it for replay while the bot is disconnected."""
         session = self._session
         if session is None:
@@ -240,6 +240,21 @@ class FakeDiscordServer(FakeDiscordRest):
         session.seq += 1
         frame = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data})
         session.log.append((session.seq, frame))
+        if session.conn is not None:
+            session.conn.queue.put_nowait(frame)
+
+    def send_raw_frame(self, frame: str, *, replayed: bool = False) -> None:
+        """Send ``frame`` exactly as given (not JSON, say) on the bot's socket.
+
+        With ``replayed`` it takes the next sequence number (not written in the frame) and is sent
+        again on every RESUME from before it, like a dispatch Discord garbles every time.
+        """
+        session = self._session
+        if session is None:
+            return
+        if replayed:
+            session.seq += 1
+            session.log.append((session.seq, frame))
         if session.conn is not None:
             session.conn.queue.put_nowait(frame)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, Self
 
 import discord
 from discord import app_commands
 
+from bot.adapters.discord.gateway import TolerantState
 from bot.adapters.discord.inbound import Receiver, Translator
 from bot.adapters.discord.outlet import DiscordOutlet
 from bot.adapters.discord.slash import SlashBridge, install_commands
@@ -35,6 +38,10 @@ class TextbotClient(discord.Client):
         self._receiver: Receiver | None = None
         self._synced = False
 
+    def _get_state(self, **options: Any) -> TolerantState[Self]:
+        return TolerantState(dispatch=self.dispatch, handlers=self._handlers, hooks=self._hooks, http=self.http,
+                             **options)
+
     def attach(self, receiver: Receiver, outlet: DiscordOutlet) -> None:
         """Start handing events to `receiver`; slash command answers go out through `outlet`."""
         self._receiver = receiver
@@ -44,34 +51,40 @@ class TextbotClient(discord.Client):
         """Stop handing events on (at shutdown, before the engine closes)."""
         self._receiver = None
 
-    async def _hand(self, event: Event | None) -> None:
+    async def _hand(self, kind: str, translate: Callable[[], Sequence[Event | None] | Event | None]) -> None:
         # discord.py runs every event in its own task; submitting before this task's first
         # suspension keeps the gateway's order, and the actor keeps it from there.
-        if event is not None and self._receiver is not None:
-            await self._receiver.receive(event)
+        try:
+            made = translate()
+        except Exception as exc:  # a payload discord.py accepted but we cannot read: skip it, quote nothing
+            log.warning("discord: skipped a %s that could not be translated (%s)", kind, where(exc))
+            return
+        for event in made if isinstance(made, Sequence) else [made]:
+            if event is not None and self._receiver is not None:
+                await self._receiver.receive(event)
 
     async def on_message(self, message: discord.Message) -> None:
         """Every human message; the core decides whether a server message is for the bot."""
-        await self._hand(self.translate.message(message))
+        await self._hand("message", lambda: self.translate.message(message))
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         """An edit, cached message or not."""
-        await self._hand(self.translate.edit(payload))
+        await self._hand("message edit", lambda: self.translate.edit(payload))
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         """A deletion, cached message or not."""
         cached = [payload.cached_message] if payload.cached_message is not None else []
-        for event in self.translate.deletes(payload.channel_id, {payload.message_id}, cached):
-            await self._hand(event)
+        await self._hand("message delete", lambda: self.translate.deletes(
+            payload.channel_id, {payload.message_id}, cached))
 
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
         """A moderator's bulk deletion."""
-        for event in self.translate.deletes(payload.channel_id, payload.message_ids, payload.cached_messages):
-            await self._hand(event)
+        await self._hand("bulk delete", lambda: self.translate.deletes(
+            payload.channel_id, payload.message_ids, payload.cached_messages))
 
     async def on_raw_typing(self, payload: discord.RawTypingEvent) -> None:
         """A typing start (on_typing never fires for DMs without the members intent)."""
-        await self._hand(self.translate.typing(payload))
+        await self._hand("typing start", lambda: self.translate.typing(payload))
 
     async def on_ready(self) -> None:
         """Register the slash commands once per process (globally: every server and DM)."""
@@ -85,3 +98,12 @@ class TextbotClient(discord.Client):
             log.warning("discord: could not register slash commands: %s", exc)
             return
         log.info("discord: slash commands registered: %s", ", ".join(c.name for c in synced))
+
+
+def where(exc: BaseException) -> str:
+    """An exception named by its type and the line that raised it (its message may quote a value)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} in {last.name} at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
