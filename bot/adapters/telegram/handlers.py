@@ -1,7 +1,8 @@
 """PTB handlers: each update becomes one engine event, awaited until the engine has stored it.
 
-Nothing logged here quotes an update's content: a failure is named by its exception type and where
-it happened.
+A store write that fails is not an error PTB should see: the update is noted as unstored (the poller
+then leaves it unconfirmed, so Telegram sends it again) and logged in one line. Nothing logged here
+quotes an update's content: a failure is named by its exception type and where it happened.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ TelegramApp = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any],
 class UpdateHandlers:
     """Translates messages, edits and commands for the engine; no conversation logic lives here."""
 
-    def __init__(self, engine: Engine, admins: AdminCheck, persona_names: tuple[str, ...]) -> None:
+    def __init__(self, engine: Engine, admins: AdminCheck, persona_names: tuple[str, ...], *,
+                 redelivered: bool = True) -> None:
         self._engine = engine
         self._admins = admins
         self._names = persona_names
+        self._redelivered = redelivered  # False with a webhook: an update PTB accepted never comes back
+        self._unstored: set[int] = set()
 
     def install(self, app: TelegramApp) -> None:
         """Register the handlers (all blocking, so each update is handled before it counts as done)."""
@@ -42,9 +46,25 @@ class UpdateHandlers:
         app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edit))
         app.add_error_handler(self.on_error)
 
+    def take_unstored(self, update_id: int) -> bool:
+        """True (once) if the engine failed to store what this update brought."""
+        if update_id in self._unstored:
+            self._unstored.discard(update_id)
+            return True
+        return False
+
     async def _receive(self, update: Update, event: Event | None) -> None:
-        if event is not None:
+        if event is None:
+            return
+        try:
             await self._engine.receive(event)
+        except Exception as exc:  # the store write failed: not received, so Telegram must send it again
+            if not self._redelivered:
+                log.error("Telegram update %s was not stored (%s) and is lost", update.update_id, where(exc))
+                return
+            self._unstored.add(update.update_id)
+            log.warning("Telegram update %s was not stored (%s); it will be handled again",
+                        update.update_id, where(exc))
 
     def _addressing(self, bot: Bot) -> Addressing:
         return Addressing(bot.id, bot.username, self._names)

@@ -5,9 +5,9 @@ Long polling (the default) confirms updates only after they are stored; see `pol
 Webhook mode (TELEGRAM_WEBHOOK_URL set) uses PTB's `Updater.start_webhook`. Its HTTP handler answers
 Telegram 200 as soon as the update is on `Application.update_queue`, and Telegram never sends an
 answered update again. So here a window remains: an update accepted but not yet stored (normally
-milliseconds; longer while its chat's lane is busy with a paced reply) is lost if the process dies.
-An update PTB cannot parse is answered 400 by PTB and never reaches a handler; its log line is
-stripped of the update's content.
+milliseconds; longer while its chat's lane is busy with a paced reply) is lost if the process dies,
+and so is an update whose store write fails (only the log says so). An update PTB cannot parse is
+answered 400 by PTB and never reaches a handler; its log line is stripped of the update's content.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ async def run_telegram(
     outlet = TelegramOutlet(app.bot, parts.clock)
     engine = build_engine(parts, outlet)
     admins = AdminCheck(app.bot, parts.clock, settings.admins())
-    handlers = UpdateHandlers(engine, admins, (load_persona(settings.persona).name,))
+    handlers = UpdateHandlers(engine, admins, (load_persona(settings.persona).name,),
+                              redelivered=not settings.telegram_webhook_url)
     handlers.install(app)
     await _initialize(app, settings)
     try:
@@ -81,7 +82,7 @@ async def run_telegram(
             if settings.telegram_webhook_url:
                 await _serve_webhook(app, settings.telegram_webhook_url, stop, webhook_listen, webhook_port)
             else:
-                poller = StoredFirstPoller(app, raw_updates, timeout=poll_timeout)
+                poller = StoredFirstPoller(app, raw_updates, unstored=handlers.take_unstored, timeout=poll_timeout)
                 await poller.run(stop or asyncio.Event())
         finally:
             await app.stop()  # webhook mode: handles what was already accepted
