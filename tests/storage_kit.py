@@ -2,6 +2,7 @@
 
 Test modules load it with `pytest_plugins = ("tests.storage_kit",)`. Every test gets a database of its
 own; `backend` is parametrised over "sqlite" and "postgresql", so each storage test runs on both.
+`any_store` adds MemoryStore to those two, for the Store contract every implementation keeps.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -18,6 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from bot.core.memory_store import MemoryStore
 from bot.storage.migrate import upgrade
 from bot.storage.models import Message
 from bot.storage.sql_store import SqlStore
@@ -25,6 +28,7 @@ from bot.storage.sql_store import SqlStore
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_POSTGRES = ROOT / "scripts" / "install-postgres.sh"
 BACKENDS = ("sqlite", "postgresql")
+STORE_KINDS = ("memory", *BACKENDS)
 
 
 @dataclass
@@ -79,13 +83,18 @@ def migrated_templates(postgres_server: PostgresServer, tmp_path_factory: pytest
     return templates
 
 
+def _skip_without(kind: str, postgres_server: PostgresServer) -> None:
+    """PostgreSQL is skipped only when it could not be installed, and says why."""
+    if kind == "postgresql" and postgres_server.url is None:
+        print(f"PostgreSQL unavailable: {postgres_server.why_not}")
+        pytest.skip(f"PostgreSQL unavailable: {postgres_server.why_not}")
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, postgres_server: PostgresServer) -> str:
     """The database kind under test; PostgreSQL is skipped only when it could not be installed."""
     kind: str = request.param
-    if kind == "postgresql" and postgres_server.url is None:
-        print(f"PostgreSQL unavailable: {postgres_server.why_not}")
-        pytest.skip(f"PostgreSQL unavailable: {postgres_server.why_not}")
+    _skip_without(kind, postgres_server)
     return kind
 
 
@@ -100,18 +109,28 @@ def empty_database(backend: str, postgres_server: PostgresServer, tmp_path: Path
     postgres_server.drop(url)
 
 
-@pytest.fixture
-def database_url(backend: str, postgres_server: PostgresServer, migrated_templates: dict[str, str],
-                 tmp_path: Path) -> Iterator[str]:
-    """A plain DATABASE_URL to a database of its own, migrated to head."""
+@contextmanager
+def migrated_database(backend: str, postgres_server: PostgresServer, migrated_templates: dict[str, str],
+                      tmp_path: Path) -> Iterator[str]:
+    """A plain DATABASE_URL to a new database migrated to head (a PostgreSQL one is dropped after)."""
     if backend == "sqlite":
         path = tmp_path / "bot.db"
         shutil.copyfile(migrated_templates["sqlite"], path)
         yield f"sqlite:///{path}"
         return
     url = postgres_server.create(template=migrated_templates["postgresql"])
-    yield url
-    postgres_server.drop(url)
+    try:
+        yield url
+    finally:
+        postgres_server.drop(url)
+
+
+@pytest.fixture
+def database_url(backend: str, postgres_server: PostgresServer, migrated_templates: dict[str, str],
+                 tmp_path: Path) -> Iterator[str]:
+    """A plain DATABASE_URL to a database of its own, migrated to head."""
+    with migrated_database(backend, postgres_server, migrated_templates, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -120,6 +139,47 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
     sql = SqlStore.open(database_url)
     yield sql
     await sql.close()
+
+
+@dataclass
+class StoreUnderTest:
+    """One Store implementation on fresh data, and the store a restarted process would open on that data."""
+
+    kind: str
+    store: MemoryStore | SqlStore
+    database_url: str | None = None
+    _opened: list[SqlStore] = field(default_factory=list)
+
+    async def restarted(self) -> MemoryStore | SqlStore:
+        """The same memory (MemoryStore outlives a simulated restart), or a new SqlStore on the same database."""
+        if self.database_url is None:
+            return self.store
+        again = SqlStore.open(self.database_url)
+        self._opened.append(again)
+        return again
+
+    async def close(self) -> None:
+        """Release every SqlStore opened for the test."""
+        for sql in [self.store, *self._opened]:
+            if isinstance(sql, SqlStore):
+                await sql.close()
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def any_store(request: pytest.FixtureRequest, postgres_server: PostgresServer,
+                    migrated_templates: dict[str, str], tmp_path: Path) -> AsyncIterator[StoreUnderTest]:
+    """Each Store implementation in turn: MemoryStore, SqlStore on SQLite, SqlStore on PostgreSQL."""
+    kind: str = request.param
+    if kind == "memory":
+        yield StoreUnderTest(kind, MemoryStore())
+        return
+    _skip_without(kind, postgres_server)
+    with migrated_database(kind, postgres_server, migrated_templates, tmp_path) as url:
+        under_test = StoreUnderTest(kind, SqlStore.open(url), url)
+        try:
+            yield under_test
+        finally:
+            await under_test.close()
 
 
 async def stored_messages(database_url: str) -> list[Message]:

@@ -1,4 +1,4 @@
-"""SqlStore keeps the Store port's promises on SQLite and PostgreSQL, as MemoryStore does in memory."""
+"""What SqlStore keeps in its rows, on SQLite and PostgreSQL, beyond the Store contract (test_store_contract.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,22 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.core.events import Author, ConversationKey, HumanMessage
-from bot.core.ports import TraceEvent
-from bot.storage.models import ANSWERED, DELETED, HUMAN, UNCONFIRMED, FollowUp, Message, RhythmRow, TraceRow
-from bot.storage.sql_store import HISTORY_LIMIT, SqlStore
+from bot.core.ports import HISTORY_LIMIT, TraceEvent
+from bot.storage.models import (
+    ANSWERED,
+    COMMAND,
+    DELETED,
+    HUMAN,
+    SENT,
+    UNCONFIRMED,
+    UNSENT,
+    FollowUp,
+    Message,
+    Reply,
+    RhythmRow,
+    TraceRow,
+)
+from bot.storage.sql_store import SqlStore
 from policies.view import Rhythm
 
 pytest_plugins = ("tests.storage_kit",)
@@ -44,50 +57,22 @@ async def rows(store: SqlStore, table: type, key: ConversationKey) -> int:
             col(table.conversation_id) == cid))).one())  # type: ignore[attr-defined]
 
 
-async def test_a_redelivered_message_is_stored_once_even_after_it_was_answered(store: SqlStore) -> None:
-    assert await store.save_human(msg("1", "hi"), 10.0) is True
-    assert await store.save_human(msg("1", "hi"), 11.0) is False
-    await store.mark_answered(DM, ["1"])
-    assert await store.save_human(msg("1", "hi"), 12.0) is False
-    assert [line.text for line in (await store.load(DM)).history] == ["hi"]
+async def part_row(store: SqlStore, part_id: str) -> Message:
+    async with store.session() as s:
+        return (await s.exec(select(Message).where(Message.part_id == part_id))).one()
 
 
-async def test_unanswered_messages_come_back_in_arrival_order_with_everything_the_actor_needs(
-    store: SqlStore,
-) -> None:
-    await store.save_human(msg("1", "look", attachments=("photo",)), 10.0)
-    await store.save_human(msg("2", "@sunny thoughts?", is_group=True, addressed=True), 11.0)
-    pending = (await store.load(DM)).pending
-    assert [(m.message_id, m.text, m.at) for m in pending] == [("1", "look", 10.0), ("2", "@sunny thoughts?", 11.0)]
-    assert pending[0].attachments == ("photo",) and pending[0].author == ALEX
-    assert pending[1].is_group and pending[1].addressed and pending[1].key == DM
+@dataclasses.dataclass
+class HeardDeliveries:
+    """A store listener that notes the parts it is told were delivered."""
 
+    texts: list[str] = dataclasses.field(default_factory=list)
 
-async def test_history_is_answered_messages_and_sent_parts_in_the_order_they_happened(store: SqlStore) -> None:
-    await store.save_human(msg("1", "going hiking"), 10.0)
-    await store.plan_part(DM, "p1", "nice", 12.0)
-    await store.mark_answered(DM, ["1"])  # the actor marks what a part answers before recording it sent
-    await store.part_sent(DM, "p1", "m1", 12.5)
-    await store.save_human(msg("2", "tomorrow"), 13.0)  # arrives while part two is typed (finish policy)
-    await say(store, DM, "p2", "sounds fun", 14.0)
-    await store.mark_answered(DM, ["2"])
-    await say(store, DM, "p3", "with who?", 16.0)
+    async def part_delivered(self, key: ConversationKey, text: str, at: float) -> None:
+        self.texts.append(text)
 
-    history = (await store.load(DM)).history
-    assert [(line.role, line.text) for line in history] == [
-        ("human", "going hiking"), ("bot", "nice"), ("bot", "sounds fun"), ("human", "tomorrow"), ("bot", "with who?"),
-    ]
-    assert history[0].author == "Alex" and history[1].at == 12.5
-
-
-async def test_cancelled_and_merely_planned_parts_were_never_said(store: SqlStore) -> None:
-    await store.save_human(msg("1", "hi"), 10.0)
-    await store.plan_part(DM, "p1", "first", 11.0)
-    await store.part_sent(DM, "p1", "m1", 11.5)
-    await store.plan_part(DM, "p2", "second", 12.0)
-    await store.part_cancelled(DM, "p2", "revised: the human wrote again")
-    await store.plan_part(DM, "p3", "third", 13.0)  # still on its way
-    assert [line.text for line in (await store.load(DM)).history] == ["first"]
+    async def follow_ups_dropped(self, key: ConversationKey, follow_up_ids: list[int]) -> None:
+        pass
 
 
 async def test_edits_change_unanswered_text_and_deletes_wipe_it(store: SqlStore) -> None:
@@ -101,46 +86,6 @@ async def test_edits_change_unanswered_text_and_deletes_wipe_it(store: SqlStore)
     assert deleted.state == DELETED and deleted.text == ""
 
 
-async def test_an_edit_of_an_answered_message_changes_nothing(store: SqlStore) -> None:
-    await store.save_human(msg("1", "hi"), 10.0)
-    await store.mark_answered(DM, ["1"])
-    await store.edit_human(DM, "1", "hello")
-    assert [line.text for line in (await store.load(DM)).history] == ["hi"]
-
-
-async def test_settings_and_rhythms_round_trip(store: SqlStore) -> None:
-    overrides = {"timing": {"debounce": 7.0}, "persona": "sage", "turn": "fixed"}
-    await store.save_overrides(DM, overrides)
-    await store.save_overrides(DM, {**overrides, "interrupt": "finish"})
-    await store.save_rhythm(DM, "u1", Rhythm())
-    await store.save_rhythm(DM, "u1", a_learned_rhythm())
-    loaded = await store.load(DM)
-    assert loaded.overrides == {**overrides, "interrupt": "finish"}
-    assert loaded.rhythms == {"u1": a_learned_rhythm()}
-
-
-async def test_trace_events_come_back_in_order_from_a_given_instant(store: SqlStore) -> None:
-    events = [TraceEvent("human_message", 10.0, {"text": "hi"}), TraceEvent("decision", 10.0, {"until": None}),
-              TraceEvent("part_sent", 14.0, {"text": "hey", "covers": ["1"]})]
-    await store.record_trace(DM, events[:2])
-    await store.record_trace(DM, events[2:])
-    assert await store.load_trace(DM) == events
-    assert await store.load_trace(DM, since=11.0) == events[2:]
-    assert await store.load_trace(GROUP) == []
-
-
-async def test_a_dm_and_a_group_never_share_history(store: SqlStore) -> None:
-    await store.save_human(msg("1", "my secret is 42"), 10.0)
-    await store.mark_answered(DM, ["1"])
-    await say(store, DM, "p1", "safe with me", 11.0)
-    await store.save_human(msg("1", "hey all", GROUP, is_group=True), 12.0)  # same platform id, other chat
-    await store.mark_answered(GROUP, ["1"])
-    group = await store.load(GROUP)
-    assert [line.text for line in group.history] == ["hey all"]
-    assert all("42" not in line.text and line.text != "safe with me" for line in group.history)
-    assert [line.text for line in (await store.load(DM)).history] == ["my secret is 42", "safe with me"]
-
-
 async def test_forget_deletes_the_rows_and_keeps_the_settings(store: SqlStore) -> None:
     await store.save_overrides(DM, {"persona": "sage"})
     await store.save_human(msg("1", "my secret is 42"), 10.0)
@@ -150,15 +95,56 @@ async def test_forget_deletes_the_rows_and_keeps_the_settings(store: SqlStore) -
     await store.save_rhythm(DM, "u1", a_learned_rhythm())
     await store.record_trace(DM, [TraceEvent("human_message", 10.0, {"text": "my secret is 42"})])
     await store.save_human(msg("1", "other chat", GROUP), 10.0)
+    await store.reply_started(DM, "r1", ["2"], 13.0)
 
     await store.forget(DM)
 
-    for table in (Message, RhythmRow, TraceRow, FollowUp):
+    for table in (Message, Reply, RhythmRow, TraceRow, FollowUp):
         assert await rows(store, table, DM) == 0, table.__name__
     assert await rows(store, Message, GROUP) == 1
     loaded = await store.load(DM)
     assert loaded.history == [] and loaded.pending == [] and loaded.rhythms == {}
     assert loaded.overrides == {"persona": "sage"}
+
+
+async def test_a_commands_answer_is_kept_as_sent_without_a_history_place_and_tells_no_listener(
+    store: SqlStore,
+) -> None:
+    heard = HeardDeliveries()
+    store.listeners.append(heard)
+    await store.plan_part(DM, "p1", "debounce 3 s", 10.0, kind="command")
+    await store.part_sent(DM, "p1", "m1", 10.5)
+    await store.plan_part(DM, "p2", "brb, talk tomorrow", 11.0, kind="line")
+    await store.part_sent(DM, "p2", "m2", 11.5)
+    command = await part_row(store, "p1")
+    assert (command.state, command.kind, command.sent_id, command.history_seq) == (SENT, COMMAND, "m1", None)
+    assert heard.texts == ["brb, talk tomorrow"], "an answer to /timing is no promise to come back"
+
+
+async def test_an_edited_part_keeps_the_text_it_was_first_sent_with(store: SqlStore) -> None:
+    await store.plan_part(DM, "p1", "see you at 5", 10.0, reply_id="r1")
+    await store.part_sent(DM, "p1", "m1", 10.5)
+    await store.part_edited(DM, "p1", "see you at 6", 12.0)
+    await store.part_edited(DM, "p1", "see you at 6!", 13.0)
+    row = await part_row(store, "p1")
+    assert (row.text, row.original_text, row.edited_at, row.reply_id) == ("see you at 6!", "see you at 5", 13.0, "r1")
+
+
+async def test_an_unsent_part_keeps_its_row_and_place_for_the_timeline(store: SqlStore) -> None:
+    await say(store, DM, "p1", "oops wrong chat", 10.0)
+    await store.part_unsent(DM, "p1", 12.0)
+    row = await part_row(store, "p1")
+    assert (row.state, row.dropped_at, row.text, row.history_seq) == (UNSENT, 12.0, "oops wrong chat", 1)
+    assert (await store.load(DM)).history == []
+
+
+async def test_a_reply_session_is_a_row_from_start_to_end(store: SqlStore) -> None:
+    await store.reply_started(DM, "r1", ["1", "2"], 10.0)
+    await store.reply_ended(DM, "r1", 14.0)
+    await store.reply_ended(DM, "r1", 15.0)  # ending twice keeps the first end
+    async with store.session() as s:
+        reply = (await s.exec(select(Reply))).one()
+    assert (reply.reply_id, reply.covers, reply.started_at, reply.ended_at) == ("r1", ["1", "2"], 10.0, 14.0)
 
 
 async def test_history_keeps_the_newest_lines(store: SqlStore) -> None:
