@@ -1,4 +1,4 @@
-"""Migrations take an empty database to a schema that matches the models, on SQLite and PostgreSQL."""
+"""Migrations take an empty database, or one an older version made, to a schema that matches the models."""
 
 from __future__ import annotations
 
@@ -6,14 +6,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from sqlalchemy import Connection, inspect, text
+from sqlmodel import col, select
 
 from alembic import command
+from bot.core.events import ConversationKey
+from bot.core.ports import CutShortReply
 from bot.storage.migrate import SCRIPT_LOCATION, alembic_config, current_revision, downgrade, head_revision, upgrade
-from bot.storage.models import SCHEDULER_TABLE, metadata
+from bot.storage.models import SCHEDULER_TABLE, Message, metadata
+from bot.storage.sql_store import SqlStore
 from bot.storage.url import async_url, create_store_engine, create_sync_engine, sync_url
 
 pytest_plugins = ("tests.storage_kit",)
@@ -28,6 +33,39 @@ def schema_diffs(conn: Connection) -> list[Any]:
 
 def table_names(conn: Connection) -> set[str]:
     return set(inspect(conn).get_table_names())
+
+
+# The message table as revision 0001 made it (the columns a row needs), to write rows the old bot wrote.
+MESSAGE_0001 = sa.table(
+    "message", *(sa.column(name) for name in (
+        "conversation_id", "direction", "state", "platform_id", "part_id", "sent_id", "author_id", "author_name",
+        "text", "is_group", "addressed", "created_at", "sent_at", "history_seq")),
+    sa.column("attachments", sa.JSON),
+)
+
+
+def a_chat_as_0001_left_it(database_url: str) -> None:
+    """Telegram DM 42: "hi" answered by "hey!", then "you there?" unanswered while a part was planned."""
+    engine = create_sync_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO conversation (platform, chat, thread, kind, created_at) "
+                              "VALUES ('telegram', '42', '', 'dm', 1.0)"))
+            cid = conn.execute(text("SELECT id FROM conversation")).scalar_one()
+            common = {"conversation_id": cid, "author_id": "", "author_name": "", "attachments": [],
+                      "is_group": False, "addressed": False, "platform_id": None, "part_id": None, "sent_id": None,
+                      "sent_at": None, "history_seq": None}
+            conn.execute(sa.insert(MESSAGE_0001), [
+                {**common, "direction": "human", "state": "answered", "platform_id": "1", "author_id": "u1",
+                 "author_name": "Alex", "text": "hi", "created_at": 10.0, "history_seq": 1},
+                {**common, "direction": "bot", "state": "sent", "part_id": "p1", "sent_id": "m1", "text": "hey!",
+                 "created_at": 11.0, "sent_at": 11.5, "history_seq": 2},
+                {**common, "direction": "human", "state": "received", "platform_id": "2", "author_id": "u1",
+                 "author_name": "Alex", "text": "you there?", "created_at": 12.0},
+                {**common, "direction": "bot", "state": "planned", "part_id": "p2", "text": "yes!", "created_at": 13.0},
+            ])
+    finally:
+        engine.dispose()
 
 
 async def test_an_empty_database_migrates_to_head_and_matches_the_models(empty_database: str) -> None:
@@ -77,6 +115,55 @@ def test_autogenerate_finds_nothing_to_do_on_a_migrated_database(database_url: s
     command.revision(cfg, message="nothing", autogenerate=True, version_path=str(tmp_path), rev_id="check")
     script = (tmp_path / "check_nothing.py").read_text()
     assert "op." not in script.split("def upgrade")[1].split("def downgrade")[0]
+
+
+async def test_a_database_made_by_0001_upgrades_with_its_conversations_intact(empty_database: str) -> None:
+    upgrade(empty_database, "0001")
+    a_chat_as_0001_left_it(empty_database)
+    upgrade(empty_database)
+    dm = ConversationKey("telegram", "42")
+    store = SqlStore.open(empty_database)
+    try:
+        assert await current_revision(store.engine) == head_revision()
+        assert await store.recover() == [dm]
+        loaded = await store.load(dm)
+        assert [line.text for line in loaded.history] == ["hi", "hey!"]
+        assert [m.text for m in loaded.pending] == ["you there?"] and loaded.cut_short is None
+        async with store.session() as s:
+            rows = (await s.exec(select(Message).order_by(col(Message.id)))).all()
+        kinds = [(m.direction, m.kind, m.reply_id) for m in rows]
+        assert kinds == [("human", "", None), ("bot", "reply", None), ("human", "", None), ("bot", "reply", None)]
+
+        await store.part_unsent(dm, "p1", 20.0)  # what 0002 adds works on the old rows
+        await store.reply_started(dm, "r1", ["2"], 21.0)
+        await store.plan_part(dm, "p3", "sorry, here now", 22.0, reply_id="r1")
+        await store.mark_answered(dm, ["2"])
+        await store.part_sent(dm, "p3", "m3", 22.5)
+        loaded = await store.load(dm)
+        assert [line.text for line in loaded.history] == ["hi", "you there?", "sorry, here now"]
+        assert loaded.cut_short == CutShortReply("r1", ("sorry, here now",), ("2",))
+    finally:
+        await store.close()
+
+
+async def test_downgrading_to_0001_leaves_a_part_taken_back_out_of_the_history(empty_database: str) -> None:
+    upgrade(empty_database, "0001")
+    a_chat_as_0001_left_it(empty_database)
+    upgrade(empty_database)
+    store = SqlStore.open(empty_database)
+    try:
+        await store.part_unsent(ConversationKey("telegram", "42"), "p1", 20.0)
+    finally:
+        await store.close()
+    downgrade(empty_database, "0001")
+    engine = create_sync_engine(empty_database)
+    try:
+        with engine.connect() as conn:
+            in_history = conn.execute(text("SELECT text FROM message WHERE history_seq IS NOT NULL")).scalars().all()
+            assert "reply" not in table_names(conn)
+    finally:
+        engine.dispose()
+    assert in_history == ["hi"]
 
 
 async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
