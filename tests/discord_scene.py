@@ -98,7 +98,7 @@ class DiscordScene:
     async def says(self, text: str, channel: int = DM, user: int | JSON = HUMAN, **kwargs: Any) -> JSON:
         """A person posts; returns once the bot's engine has the message."""
         sent = self.server.send_message(channel, user, text, **kwargs)
-        await self.real_wait(lambda: self._seen(sent["id"]))
+        await self.real_wait(lambda: self.seen(sent["id"]))
         return sent
 
     async def posts(self, text: str, channel: int, user: int | JSON, **kwargs: Any) -> JSON:
@@ -122,7 +122,8 @@ class DiscordScene:
         answer = next(c for c in self.server.calls if c.path == path and c.method == "PATCH")
         return str(answer.json["content"])
 
-    def _seen(self, message_id: str) -> bool:
+    def seen(self, message_id: str) -> bool:
+        """True once the engine has the message (or an edit or delete of it)."""
         return any(getattr(e, "message_id", None) == message_id for e in self.inbox.events)
 
     # ---------------------------------------------------------------- time

@@ -17,6 +17,10 @@ from bot.adapters.discord.slash import SlashBridge, install_commands
 from bot.core.events import Event
 
 log = logging.getLogger(__name__)
+# discord.py sits out a 429 itself (a real sleep, then the same request again) up to this many
+# seconds; a longer one raises RateLimited, and the outlet waits on its clock, where a part that
+# went stale meanwhile is withdrawn. 30 s is the least discord.py accepts (lower values become 30).
+MAX_RATELIMIT_WAIT = 30.0
 
 
 def textbot_intents() -> discord.Intents:
@@ -31,7 +35,8 @@ class TextbotClient(discord.Client):
     """Translates gateway events into engine events; the slash commands live on its tree."""
 
     def __init__(self, persona_name: str, admins: frozenset[str], *, guild_ready_timeout: float = 2.0) -> None:
-        super().__init__(intents=textbot_intents(), guild_ready_timeout=guild_ready_timeout)
+        super().__init__(intents=textbot_intents(), guild_ready_timeout=guild_ready_timeout,
+                         max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self)
         self.translate = Translator(self, persona_name)
         self._admins = admins

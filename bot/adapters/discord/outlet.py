@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,9 @@ from bot.core.clock import Clock
 from bot.core.events import ConversationKey
 from bot.core.ports import PartWithdrawn, always_wanted
 
+log = logging.getLogger(__name__)
 LIMIT = 2000
+WITHDRAW_CHECK = 0.5  # seconds between asking a part waiting out a rate limit whether it is still wanted
 INTERACTION = "interaction:"  # a reply_to naming a slash command waiting for its answer
 # The bot may ping the person it answers, never a whole server or role.
 MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=True)
@@ -36,6 +39,7 @@ async def _post(
 ) -> discord.Message:
     # discord.py retries a 429 or 5xx itself, resending the same nonce with enforce_nonce set, so
     # Discord drops a repeat: a part is never posted twice, and the channel lock keeps the order.
+    # A 429 asking for more than the client's max_ratelimit_timeout raises RateLimited instead.
     if reference is None:
         return await channel.send(text, allowed_mentions=MENTIONS)
     return await channel.send(text, reference=reference, allowed_mentions=MENTIONS)
@@ -54,6 +58,7 @@ class DiscordOutlet:
         self._clock = clock
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._interactions: dict[str, discord.Interaction[Any]] = {}
+        self._limited_until: dict[int, float] = {}  # channel -> clock time its rate limit ends
 
     async def send(
         self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
@@ -63,13 +68,40 @@ class DiscordOutlet:
             return await self._answer(reply_to, text)
         channel = self._client.get_partial_messageable(channel_id(key))
         reference = self._reference(channel, reply_to)
-        async with self._lock(channel.id), self._clock.hold():
-            if not still_wanted():
-                raise PartWithdrawn(text)
-            for piece in fit(text, self.limit):
-                sent = await _post(channel, piece, reference)
+        async with self._lock(channel.id):
+            for number, piece in enumerate(fit(text, self.limit)):
+                # Once a piece of the part is out, the rest of it goes too, whatever the wait.
+                wanted = still_wanted if number == 0 else always_wanted
+                sent = await self._post_when_allowed(channel, piece, reference, wanted)
                 reference = None
         return str(sent.id)
+
+    async def _post_when_allowed(
+        self, channel: discord.PartialMessageable, text: str, reference: discord.MessageReference | None,
+        still_wanted: Callable[[], bool],
+    ) -> discord.Message:
+        """Post; a rate limit too long for discord.py to sit out is waited here, on the clock, where
+        the part is withdrawn as soon as it is no longer wanted, and asked again right before it goes."""
+        while True:
+            await self._sit_out(self._limited_until.get(channel.id, 0.0), still_wanted, text)
+            self._limited_until.pop(channel.id, None)
+            if not still_wanted():
+                raise PartWithdrawn(text)
+            try:
+                async with self._clock.hold():
+                    return await _post(channel, text, reference)
+            except discord.RateLimited as limited:  # nothing was posted
+                log.warning("discord: channel %s is rate limited for %.1f s; its parts wait", channel.id,
+                            limited.retry_after)
+                self._limited_until[channel.id] = self._clock.now() + limited.retry_after
+
+    async def _sit_out(self, until: float, still_wanted: Callable[[], bool], text: str) -> None:
+        # The reply waits for a send in progress before it revises; a part waiting here is not on
+        # the wire yet, so it must let go within a moment of the human writing, not after the limit.
+        while (left := until - self._clock.now()) > 0:
+            if not still_wanted():
+                raise PartWithdrawn(text)
+            await self._clock.sleep(min(WITHDRAW_CHECK, left))
 
     async def typing(self, key: ConversationKey) -> None:
         """Show "typing…" for about ten seconds."""
