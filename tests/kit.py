@@ -10,13 +10,22 @@ from typing import Any
 from bot.core.clock import VirtualClock
 from bot.core.config import EngineDeps
 from bot.core.engine import Engine
-from bot.core.events import Author, Command, ConversationKey, HumanDelete, HumanEdit, HumanMessage, HumanTyping
+from bot.core.events import (
+    Author,
+    Command,
+    ConversationKey,
+    Event,
+    HumanDelete,
+    HumanEdit,
+    HumanMessage,
+    HumanTyping,
+)
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest
+from bot.core.ports import Intent, ReplyRequest, Store
 from bot.testing import RecordingOutlet, ScriptedResponder, Sent, unanswered_texts
+from persona import load_persona
 
 __all__ = ["ChatScene", "RecordingOutlet", "ScriptedResponder", "Sent", "unanswered_texts"]
-from persona import load_persona
 
 
 class ChatScene:
@@ -25,13 +34,13 @@ class ChatScene:
     def __init__(self, *, persona: str = "sunny", turn: str | None = "fixed", interrupt: str | None = None,
                  typing_signal: bool = False, script: Callable[[ReplyRequest], Sequence[str | Intent]] | None = None,
                  latency: float = 1.0, failure_reply: str = "message", overrides: dict[str, Any] | None = None,
-                 idle_seconds: float = 300.0) -> None:
+                 idle_seconds: float = 300.0, store: Callable[[VirtualClock], Store] | None = None) -> None:
         self.clock = VirtualClock()
         self.outlet = RecordingOutlet(self.clock, has_typing_signal=typing_signal)
         self.responder = ScriptedResponder(self.clock, latency=latency)
         if script is not None:
             self.responder.script = script
-        self.store = MemoryStore()
+        self.store: Store = store(self.clock) if store is not None else MemoryStore()
         self.key = ConversationKey("test", "chat1")
         self.trace: list[tuple[str, float, dict[str, Any]]] = []
         deps = EngineDeps(
@@ -48,38 +57,42 @@ class ChatScene:
     async def setup(self) -> None:
         """Apply initial overrides before the scene starts."""
         if self._overrides:
-            await self.store.save_overrides(self.key, self._overrides)
+            saving = asyncio.ensure_future(self.store.save_overrides(self.key, self._overrides))
+            await self.clock.run_until(saving.done)  # a slow store takes its (virtual) time
+            saving.result()
 
     async def says(self, text: str, *, attachments: tuple[str, ...] = (), key: ConversationKey | None = None,
                    is_group: bool = False, addressed: bool = False) -> str:
         """The human sends a message; returns its id."""
         self._ids += 1
         mid = f"h{self._ids}"
-        await self.engine.receive(HumanMessage(key or self.key, mid, self.human_author, text, attachments,
-                                               is_group=is_group, addressed=addressed))
-        await self.clock.settle()
+        await self.delivers(HumanMessage(key or self.key, mid, self.human_author, text, attachments,
+                                         is_group=is_group, addressed=addressed))
         return mid
+
+    async def delivers(self, event: Event) -> None:
+        """The platform hands the engine an event; time runs (a slow store takes it) until it is received."""
+        received = self.engine.submit(event)
+        await self.clock.run_until(received.done)
+        received.result()
+        await self.clock.settle()
 
     async def types(self, ttl: float = 10.0) -> None:
         """The platform says the human started typing."""
-        await self.engine.receive(HumanTyping(self.key, self.human_author, ttl))
-        await self.clock.settle()
+        await self.delivers(HumanTyping(self.key, self.human_author, ttl))
 
     async def edits(self, message_id: str, text: str) -> None:
         """The human edits a message."""
-        await self.engine.receive(HumanEdit(self.key, message_id, text))
-        await self.clock.settle()
+        await self.delivers(HumanEdit(self.key, message_id, text))
 
     async def deletes(self, message_id: str) -> None:
         """The human deletes a message."""
-        await self.engine.receive(HumanDelete(self.key, message_id))
-        await self.clock.settle()
+        await self.delivers(HumanDelete(self.key, message_id))
 
     async def command(self, name: str, *args: str, admin: bool = True) -> str:
         """Run a command and return what the bot answered."""
         before = len(self.outlet.sent)
-        await self.engine.receive(Command(self.key, self.human_author, name, args, is_admin=admin))
-        await self.clock.settle()
+        await self.delivers(Command(self.key, self.human_author, name, args, is_admin=admin))
         return "\n".join(s.text for s in self.outlet.sent[before:])
 
     async def waits(self, seconds: float) -> None:

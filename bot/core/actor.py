@@ -127,6 +127,7 @@ class ConversationActor(Mailbox[Item]):
         pending = Pending(msg, now)
         self.state.pending.append(pending)
         self.state.typing_until = None  # sending a message ends that typing spell
+        self.state.held_until = None  # new words: the turn is decided afresh
         self.deps.trace(self.key, "human_message", now, text=msg.text, id=msg.message_id)
         if self.job is not None:
             self.state.new_since_job.append(pending)
@@ -201,6 +202,8 @@ class ConversationActor(Mailbox[Item]):
             await self._answered(answered)  # the messages it answers go into history first
         await self.outbox.confirm(item.delivered)
         self.state.remember([Line("bot", item.delivered.text, item.delivered.at)], ref=item.delivered.part_id)
+        if not item.recorded.done():
+            item.recorded.set_result(None)
 
     async def _on_job_ended(self, job: ReplyJob) -> None:
         if job is not self.job:
@@ -210,7 +213,8 @@ class ConversationActor(Mailbox[Item]):
         self.state.deferred_once = False
         self.state.new_since_job = []
         if outcome.hold_until is not None and not outcome.delivered:
-            return self.schedule(outcome.hold_until)  # the session chose to wait: still unanswered
+            self.state.held_until = outcome.hold_until  # the session chose to wait: still unanswered
+            return self.schedule(outcome.hold_until)
         unanswered = [p.id for p in self.state.pending if p.id in job.covers]
         if outcome.failure is not None and not outcome.delivered and self.deps.failure_reply != "silent":
             await self._say_line("llm_down", unanswered)
@@ -223,6 +227,8 @@ class ConversationActor(Mailbox[Item]):
         if not self.state.pending:
             return await self._continue_cut_short()
         now = self.deps.clock.now()
+        if self.state.held_until is not None and now < self.state.held_until:
+            return self.schedule(self.state.held_until)
         cfg = self.config()
         view = self._view(cfg)
         decision = cfg.turn_policy.decide(view, now)

@@ -69,12 +69,17 @@ class _End:
     failure: ResponderFailed | None = None
 
 
+def _future() -> asyncio.Future[None]:
+    return asyncio.get_running_loop().create_future()
+
+
 @dataclass(frozen=True, slots=True)
 class PartDelivered:
-    """Inbox item: a part of `job` reached the human."""
+    """Inbox item: a part of `job` reached the human; `recorded` resolves once the actor stored it."""
 
     job: ReplyJob
     delivered: Delivered
+    recorded: asyncio.Future[None] = field(default_factory=_future)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,7 @@ class ReplyJob:
         self.outcome = ReplyOutcome()
         self.feed = Feed(ctx.clock)
         self.parts: dict[int, Delivered] = {}
+        self._recorded: dict[int, asyncio.Future[None]] = {}
         self._gate = asyncio.Event()
         self._gate.set()
         self._queue: asyncio.Queue[_Part | _Change | _End] = asyncio.Queue()
@@ -311,12 +317,16 @@ class ReplyJob:
         self.ctx.trace(self.ctx.outbox.key, "part_sent", delivered.at, text=delivered.text, covers=list(self.covers))
         self.feed.put(Receipt(number, True, delivered.text))
         if post:
-            self.ctx.post(PartDelivered(self, delivered))
+            item = PartDelivered(self, delivered)
+            self._recorded[number] = item.recorded
+            self.ctx.post(item)
 
     async def _change(self, change: _Change) -> None:
         delivered = self.parts.get(change.part)
         if delivered is None:
             return  # never delivered (or not yet): nothing to change on the platform
+        if change.part in self._recorded:
+            await self._recorded[change.part]  # the store must know it was sent before it hears it changed
         outbox = self.ctx.outbox
         ok = await (outbox.unsend(delivered) if change.text is None else outbox.edit(delivered, change.text))
         if ok:

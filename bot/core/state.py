@@ -49,6 +49,7 @@ class ConversationState:
     overrides: dict[str, Any] = field(default_factory=dict)
     rhythms: dict[str, Rhythm] = field(default_factory=dict)
     typing_until: float | None = None
+    held_until: float | None = None  # a reply session chose to wait until then before answering
     new_since_job: list[Pending] = field(default_factory=list)
     deferred_once: bool = False
     refs: dict[str, Line] = field(default_factory=dict)  # part id → its line in history, to edit or unsend
