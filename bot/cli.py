@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -20,11 +20,21 @@ def _ready(settings: Settings, *, write: bool = True) -> Settings:
     return settings
 
 
+async def _with_llm(main: Callable[[Settings], Awaitable[None]], settings: Settings) -> None:
+    """Run `main`; with no LLM set, the bundled local model runs alongside it and stops with it."""
+    from bot.llm.local_model import local_llm_if_needed
+
+    async with local_llm_if_needed(settings) as ready:
+        await main(ready)
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = _ready(Settings())  # before the heavy imports: a bad setting is reported at once
     from bot.app import run
+    from bot.logs import setup_logging
 
-    asyncio.run(run(settings))
+    setup_logging(settings)  # now, so the local model's one line is shown
+    asyncio.run(_with_llm(run, settings))
     return 0
 
 
@@ -34,7 +44,7 @@ def _chat(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
 
     setup_logging(settings)
-    asyncio.run(run_terminal_chat(settings))
+    asyncio.run(_with_llm(run_terminal_chat, settings))
     return 0
 
 

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
     llm_attempts: int = 3
     llm_failure_reply: Literal["message", "silent"] = "message"
+    local_model_path: str | None = None
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     @field_validator(
         "openai_base_url", "openai_api_key", "llm_model", "telegram_bot_token", "telegram_webhook_url",
         "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "web_token",
-        "double_text_after_seconds", mode="before",
+        "double_text_after_seconds", "local_model_path", mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -103,8 +104,15 @@ class Settings(BaseSettings):
             raise ValueError("must be 0 or more (1.0: real time)")
         return value
 
+    @property
+    def uses_local_model(self) -> bool:
+        """No OPENAI_BASE_URL: textbot run and chat start the local model (bot.llm.local_model)."""
+        return self.openai_base_url is None
+
     def require_llm(self) -> None:
-        """Raise ConfigError naming the first LLM variable that is not set."""
+        """Raise ConfigError naming the first LLM variable that is not set (none are, for the local model)."""
+        if self.uses_local_model:
+            return
         for name, value in (
             ("OPENAI_BASE_URL", self.openai_base_url),
             ("OPENAI_API_KEY", self.openai_api_key),
@@ -112,8 +120,8 @@ class Settings(BaseSettings):
         ):
             if not value:
                 raise ConfigError(
-                    f"{name} is not set. textbot needs an OpenAI-compatible server: set OPENAI_BASE_URL "
-                    "(including /v1), OPENAI_API_KEY and LLM_MODEL in the environment or in .env"
+                    f"{name} is not set. With OPENAI_BASE_URL set, textbot needs OPENAI_API_KEY and LLM_MODEL "
+                    "too (in the environment or in .env); unset it to use the bundled local model"
                 )
 
     def admins(self) -> frozenset[str]:
