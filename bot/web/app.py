@@ -66,16 +66,17 @@ async def chat_socket(ws: WebSocket) -> None:
         await chat.leave(room, client)
 
 
-def create_web_app(engine_factory: EngineFactory, *, token: str | None = None) -> Starlette:
+def create_web_app(engine_factory: EngineFactory, *, token: str | None = None, model: str | None = None) -> Starlette:
     """The web chat app; `engine_factory(outlet)` builds its engine (a test passes one on a virtual clock).
 
     With `token`, every request must carry it; without, the app only answers requests addressed to a
-    loopback name (serve it on 127.0.0.1). Once started, `app.state.chat` is the running WebChat.
+    loopback name (serve it on 127.0.0.1). `model` is the LLM's name the page shows. Once started,
+    `app.state.chat` is the running WebChat.
     """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.chat = WebChat(engine_factory)
+        app.state.chat = WebChat(engine_factory, model)
         try:
             yield
         finally:

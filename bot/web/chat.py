@@ -50,7 +50,8 @@ def slash_command(text: str) -> tuple[str, tuple[str, ...]] | None:
 class WebChat:
     """The web platform: per-tab rooms, the outlet into them, the engine they feed, and the live trace."""
 
-    def __init__(self, engine_factory: EngineFactory) -> None:
+    def __init__(self, engine_factory: EngineFactory, model: str | None = None) -> None:
+        self.model = model  # the LLM's name, shown on the page
         self.rooms = Rooms()
         self.outlet = WebOutlet(self.rooms)
         self.engine = engine_factory(self.outlet)
@@ -83,7 +84,7 @@ class WebChat:
         client.push({
             "type": "welcome", "tab": tab, "persona": settings["persona"], "transcript": room.transcript,
             "typing": room.typing, "svg": room.svg, "fields": field_specs(), "choices": choices(),
-            "settings": settings, "limit": self.outlet.limit,
+            "settings": settings, "limit": self.outlet.limit, "model": self.model,
         })
         return room
 

@@ -88,8 +88,8 @@ async def serve_web(settings: Settings, parts: Parts) -> None:
 
     token = required_token(settings)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # not a line per socket opened or closed
-    server = WebServer(create_web_app(lambda outlet: build_engine(parts, outlet), token=token),
-                       settings.web_host, settings.web_port)
+    app = create_web_app(lambda outlet: build_engine(parts, outlet), token=token, model=settings.llm_model)
+    server = WebServer(app, settings.web_host, settings.web_port)
     await server.start()
     log.info("web chat: open %s%s in a browser", server.url, "/?token=…" if token else "")
     try:

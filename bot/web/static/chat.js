@@ -231,6 +231,7 @@ function handle(msg) {
       for (const el of [...$("messages").querySelectorAll(".msg:not(.typing)")]) el.remove();
       buildControls(msg.fields, msg.choices);
       applySettings(msg.settings);
+      $("model").textContent = msg.model ? `model: ${msg.model}` : "";
       for (const item of msg.transcript) addBubble(item, item.role === "human" ? "delivered" : "");
       // What the server has not taken yet stays on the page: sent again if pending, offered again if refused.
       for (const [id, text] of pending) addBubble({ role: "human", text, id }, "pending");
