@@ -63,7 +63,8 @@ def test_a_thousand_line_reply_is_at_most_max_parts_messages() -> None:
     parts = [p for _, p in stream(PartCutter(max_parts=5, max_part_chars=160, limit=2000), text, chunk=40)]
     assert len(parts) == 5
     assert parts[:4] == [f"line number {i} of a reply that will not stop" for i in range(4)]
-    assert len(parts[4]) <= 2000 and parts[4].startswith("line number 4 of")
+    assert parts[4] == "\n".join(f"line number {i} of a reply that will not stop" for i in range(4, 7)), (
+        "the last message gathers whole lines while they fit the persona's part length")
 
 
 def test_five_megabytes_without_a_break_are_read_only_up_to_the_cap() -> None:
@@ -77,18 +78,17 @@ def test_five_megabytes_without_a_break_are_read_only_up_to_the_cap() -> None:
     parts.extend(cutter.finish())
     assert cutter.full and deltas_read == 10, "the reply is full after max_parts * limit characters"
     assert cutter.read == 10_000 and cutter.scanned == 10_000
-    assert len(parts) <= 5 and all(len(p) <= 2000 for p in parts)
+    assert len(parts) == 5 and all(len(p) <= 160 for p in parts)
     assert cutter.feed("more\n") == [], "past the cap nothing is read"
 
 
 def test_each_character_is_scanned_once_however_the_stream_is_chunked() -> None:
     text = ("a" * 30_000 + "\n") * 2 + "tail"
-    one_by_one = PartCutter(max_parts=12, max_part_chars=160, limit=100_000)
+    one_by_one = PartCutter(max_parts=5, max_part_chars=100_000, limit=100_000)
     small = [p for _, p in stream(one_by_one, text, chunk=1)]
-    whole = PartCutter(max_parts=12, max_part_chars=160, limit=100_000)
-    assert small == [p for _, p in stream(whole, text, chunk=len(text))]
+    whole = PartCutter(max_parts=5, max_part_chars=100_000, limit=100_000)
+    assert small == [p for _, p in stream(whole, text, chunk=len(text))] == ["a" * 30_000, "a" * 30_000, "tail"]
     assert one_by_one.scanned == whole.scanned == len(text), "no rescanning of the unfinished line"
-    assert len(small) == 12 and all(len(p) <= 160 for p in small[:11])
 
 
 def test_cutting_a_huge_sentence_keeps_every_word_in_order() -> None:

@@ -1,8 +1,9 @@
 """Cuts a streamed reply into text messages: a line each, long lines at sentences, code kept whole.
 
 A reply is capped: at most `max_parts` messages and `max_parts * limit` characters read from the
-stream. Every step looks at each character a bounded number of times, so a huge reply without a line
-break costs no more per character than a short one.
+stream; the last message gathers whole lines while they fit the persona's part length (the platform's
+limit once it holds code). Every step looks at each character a bounded number of times, so a huge
+reply without a line break costs no more per character than a short one.
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ class PartCutter:
     _code: list[str] | None = None
     _tail: list[str] = field(default_factory=list)
     _tail_size: int = 0
+    _tail_code: bool = False
+    _tail_done: bool = False
 
     @property
     def max_chars(self) -> int:
@@ -122,7 +125,7 @@ class PartCutter:
     @property
     def full(self) -> bool:
         """True once nothing more from the stream could be sent."""
-        return self.read >= self.max_chars or self._tail_size >= self.limit
+        return self.read >= self.max_chars or self._tail_done
 
     def feed(self, delta: str) -> list[str]:
         """Add streamed text; return the parts completed by it."""
@@ -174,18 +177,25 @@ class PartCutter:
             if self.emitted < self.max_parts - 1:
                 self.emitted += 1
                 out.append(part)
-            elif self._tail_size < self.limit:
-                # The last allowed part gathers what is left, up to the platform's limit for one message.
-                self._tail_size += len(part) + (1 if self._tail else 0)
-                self._tail.append(part)
+            else:
+                self._gather(part)
         return out
+
+    def _gather(self, part: str) -> None:
+        """Add a part to the last message while it fits; the first that does not ends the reply."""
+        if self._tail_done:
+            return
+        code = part.startswith(FENCE)
+        cap = self.limit if code or self._tail_code else min(self.max_part_chars, self.limit)
+        size = self._tail_size + len(part) + (1 if self._tail else 0)
+        if size > cap:
+            self._tail_done = True
+            return
+        self._tail.append(part)
+        self._tail_size, self._tail_code = size, self._tail_code or code
 
     def _flush_tail(self) -> str:
         joined = "\n".join(self._tail)
-        self._tail, self._tail_size = [], 0
+        self._tail, self._tail_size, self._tail_code = [], 0, False
         self.emitted += 1
-        if len(joined) <= self.limit:
-            return joined
-        head = joined[: self.limit]
-        space = max(head.rfind(" "), head.rfind("\n"))
-        return head[:space].rstrip() if space > self.limit // 2 else head
+        return joined
