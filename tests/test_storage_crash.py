@@ -139,11 +139,11 @@ async def test_killed_after_the_burst_is_stored_the_restarted_bot_replies_exactl
     assert {m.state for m in rows if m.direction == HUMAN} == {"answered"}
 
 
-async def test_killed_between_two_parts_the_restarted_bot_never_repeats_a_part(
+async def test_killed_between_two_parts_the_restarted_bot_finishes_the_reply_and_never_repeats_a_part(
     start_bot: Callable[[], asyncio.Future[Bot]], llm: FakeOpenAIServer, database_url: str,
 ) -> None:
     llm.chunk_delay = 0.3  # part two streams in well after part one has gone out
-    llm.replies("first part\nsecond part, never sent", "yep still here")
+    llm.replies("first part\nsecond part, never sent", "and the rest of it")
     first = await start_bot()
     await first.says("you around?")
     await until(lambda: first.parts() == ["first part"], "part one", first)
@@ -155,14 +155,14 @@ async def test_killed_between_two_parts_the_restarted_bot_never_repeats_a_part(
     assert {m.state for m in await messages(database_url)} == {"answered", "sent"}, "part one answered the message"
 
     llm.chunk_delay = 0.0
-    second = await start_bot()
-    await second.says("hello??")
-    await until(lambda: len(second.parts()) >= 1, "the next reply", second)
+    second = await start_bot()  # nothing new from the human: the bot picks up where it was cut off
+    await until(lambda: len(second.parts()) >= 1, "the rest of the reply", second)
     await second.quit()
 
-    assert first.parts() + second.parts() == ["first part", "yep still here"]
+    assert first.parts() + second.parts() == ["first part", "and the rest of it"], "no part repeated"
     rows = await messages(database_url)
-    bot_rows = [(m.text, m.state) for m in rows if m.direction == BOT]
-    assert bot_rows == [("first part", "sent"), ("yep still here", "sent")]
-    history = [m["content"] for m in llm.requests[-1]["messages"][1:]]
-    assert history == ["you around?", "first part", "hello??"], "the prompt holds only what was delivered"
+    assert [(m.text, m.state) for m in rows if m.direction == BOT] == [
+        ("first part", "sent"), ("and the rest of it", "sent")]
+    continuation = llm.requests[-1]["messages"]
+    assert "first part" in continuation[0]["content"], "the model is told what already went out"
+    assert [m["content"] for m in continuation[1:]] == ["you around?", "first part"], "only what was delivered"

@@ -154,10 +154,8 @@ async def test_killed_after_the_burst_is_stored_the_restarted_bot_replies_exactl
     assert await states(database_url, BOT) == [("omg hi", "sent"), ("yes i saw it", "sent"), ("wbu?", "sent")]
 
 
-async def test_killed_between_two_parts_the_restarted_bot_never_repeats_a_part(
-    start_bot: StartBot, llm: FakeOpenAIServer, telegram: FakeTelegramServer, database_url: str,
-) -> None:
-    llm.replies("first part\nsecond part, never sent", "yep still here")
+async def kill_after_part_one(start_bot: StartBot, telegram: FakeTelegramServer, database_url: str) -> None:
+    """The human asks; part one goes out and is recorded; part two is held off by a 429; SIGKILL."""
     first = await start_bot()
     telegram.push_message(DM, "you around?")
     await until(lambda: telegram.sent_texts() == ["first part"], "part one", first)
@@ -171,11 +169,40 @@ async def test_killed_between_two_parts_the_restarted_bot_never_repeats_a_part(
     await first.kill()
     assert await states(database_url, HUMAN) == [("you around?", "answered")], "part one answered the message"
 
+
+async def test_killed_between_two_parts_the_restarted_bot_finishes_the_reply_and_never_repeats_a_part(
+    start_bot: StartBot, llm: FakeOpenAIServer, telegram: FakeTelegramServer, database_url: str,
+) -> None:
+    llm.replies("first part\nsecond part, maybe sent", "and that's the rest")
+    await kill_after_part_one(start_bot, telegram, database_url)
+
     second = await start_bot()
-    telegram.push_message(DM, "hello??")
+
+    async def rest_sent() -> bool:
+        return ("and that's the rest", "sent") in await states(database_url, BOT)
+
+    await until(rest_sent, "the rest of the reply", second)
+
+    assert telegram.sent_texts() == ["first part", "and that's the rest"], "no part repeated"
+    assert llm.request_count == 2
+    continuation = llm.requests[-1]["messages"]
+    assert "first part" in continuation[0]["content"], "the model is told what already went out"
+    assert [m["content"] for m in continuation[1:]] == ["you around?", "first part"], "only what was delivered"
+    assert await states(database_url, BOT) == [
+        ("first part", "sent"), ("second part, maybe sent", "unconfirmed"), ("and that's the rest", "sent")]
+
+
+async def test_a_message_sent_while_the_bot_was_down_gets_one_reply_instead_of_the_old_thought(
+    start_bot: StartBot, llm: FakeOpenAIServer, telegram: FakeTelegramServer, database_url: str,
+) -> None:
+    llm.replies("first part\nsecond part, maybe sent", "yep still here")
+    await kill_after_part_one(start_bot, telegram, database_url)
+
+    telegram.push_message(DM, "hello??")  # while the bot is down
+    second = await start_bot()
 
     async def next_reply_sent() -> bool:
-        return len(telegram.sent_texts()) >= 2 and ("yep still here", "sent") in await states(database_url, BOT)
+        return ("yep still here", "sent") in await states(database_url, BOT)
 
     await until(next_reply_sent, "the next reply", second)
 
@@ -183,5 +210,4 @@ async def test_killed_between_two_parts_the_restarted_bot_never_repeats_a_part(
     assert llm.request_count == 2
     history = [m["content"] for m in llm.requests[-1]["messages"][1:]]
     assert history == ["you around?", "first part", "hello??"], "the prompt holds only what was delivered"
-    assert await states(database_url, BOT) == [
-        ("first part", "sent"), ("second part, never sent", "unconfirmed"), ("yep still here", "sent")]
+    assert "cut off" not in llm.requests[-1]["messages"][0]["content"]

@@ -54,7 +54,7 @@ class ConversationActor(Mailbox[Item]):
     @property
     def quiet(self) -> bool:
         """True when nothing is unanswered, in flight or waiting in the inbox."""
-        return not self.state.pending and self.job is None and not self.draining
+        return not self.state.pending and self.job is None and self._cut_short is None and not self.draining
 
     @property
     def idle(self) -> bool:
@@ -75,6 +75,9 @@ class ConversationActor(Mailbox[Item]):
         stale = [p for p in self.state.pending if now - p.at > self.deps.fresh_seconds]
         if stale:
             await self._late(stale)
+        if self._cut_short is not None and not self.state.pending:
+            # Like a person whose phone comes back on: look at what came in first, then finish the thought.
+            self.state.held_until = now + self.config().timing.debounce
         if self.state.pending or self._cut_short is not None:
             self.inbox.appendleft((Tick(), None))  # decide on what was left unanswered right after this item
 
@@ -224,11 +227,11 @@ class ConversationActor(Mailbox[Item]):
     async def _evaluate(self) -> None:
         if self.job is not None:
             return
-        if not self.state.pending:
-            return await self._continue_cut_short()
         now = self.deps.clock.now()
         if self.state.held_until is not None and now < self.state.held_until:
             return self.schedule(self.state.held_until)
+        if not self.state.pending:
+            return await self._continue_cut_short()
         cfg = self.config()
         view = self._view(cfg)
         decision = cfg.turn_policy.decide(view, now)
