@@ -11,10 +11,12 @@ from typing import Any
 
 import openai
 
+from bot.adapters.discord import run_discord
+from bot.adapters.telegram import run_telegram
 from bot.adapters.terminal import TerminalOutlet, read_lines
 from bot.core.clock import Clock, RealClock
 from bot.core.config import EngineDeps
-from bot.core.engine import Engine
+from bot.core.engine import Engine, EngineFactory
 from bot.core.events import ConversationKey
 from bot.core.ports import Outlet, Responder, Store
 from bot.core.tasks import cancel_and_wait
@@ -42,6 +44,7 @@ class Parts:
     store: Store
     jobs: LongJobs | None = None
     unanswered: list[ConversationKey] = field(default_factory=list)
+    rng: random.Random = field(default_factory=random.Random)  # jitter in pacing; seeded in tests
 
 
 def build_responder(settings: Settings, clock: Clock) -> Responder:
@@ -89,7 +92,7 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
         clock=parts.clock, responder=parts.responder, outlet=outlet, store=parts.store,
         persona=load_persona(s.persona), scale=s.timing_scale, turn=s.turn_policy,
         interrupt=s.interrupt_policy, group=s.group_policy, failure_reply=s.llm_failure_reply,
-        rng=random.Random(), fresh_seconds=s.late_after_seconds, late_reply=s.late_reply,
+        rng=parts.rng, fresh_seconds=s.late_after_seconds, late_reply=s.late_reply,
         trace=TraceRecorder(parts.store),  # every platform's timeline is stored for `textbot timeline`
     )
     engine = Engine(deps)
@@ -101,6 +104,11 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
     return engine
 
 
+def engine_factory(parts: Parts) -> EngineFactory:
+    """What each platform adapter builds its engine with."""
+    return EngineFactory(parts.clock, lambda outlet: build_engine(parts, outlet))
+
+
 async def run_terminal_chat(settings: Settings) -> None:
     """Chat with the bot in this terminal until end of input (Ctrl-D)."""
     parts = build_parts(settings)
@@ -110,8 +118,7 @@ async def run_terminal_chat(settings: Settings) -> None:
     print(f"texting {persona.name} — one message per line, Ctrl-D to quit")
     try:
         await read_lines(engine)
-        while any(a.job is not None or a.state.pending for a in engine.actors.values()):
-            await asyncio.sleep(0.2)
+        await engine.until_idle(poll=0.2)
     finally:
         await engine.close()
         await close_storage(parts)
@@ -140,17 +147,12 @@ async def _run_platforms(settings: Settings, parts: Parts) -> None:
 async def _serve(settings: Settings, parts: Parts) -> None:
     if settings.telegram_bot_token is None and settings.discord_bot_token is None:
         log.info("no platform token set: starting the local web chat")
-        await serve_web(settings, parts)
+        await serve_web(settings, engine_factory(parts))
         return
     platforms: list[Coroutine[Any, Any, None]] = []
-    # Adapters import late: they import build_engine from this module.
     if settings.telegram_bot_token is not None:
-        from bot.adapters.telegram import run_telegram
-
-        platforms.append(run_telegram(settings, parts))
+        platforms.append(run_telegram(settings, engine_factory(parts)))
     if settings.discord_bot_token is not None:
-        from bot.adapters.discord import run_discord
-
-        platforms.append(run_discord(settings, parts, None))
+        platforms.append(run_discord(settings, engine_factory(parts), None))
     # gather, not a TaskGroup: a ConfigError must reach the CLI as itself, not in an ExceptionGroup
     await asyncio.gather(*platforms)

@@ -136,6 +136,7 @@ class Settings(BaseSettings):
                 out.append(secret.get_secret_value())
         return out
 
+
 def settings_problem(error: ValidationError) -> str:
     """One line naming each variable that was refused and why (secret values are not repeated)."""
     secret = {name for name, spec in Settings.model_fields.items() if "SecretStr" in str(spec.annotation)}

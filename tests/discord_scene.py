@@ -58,11 +58,10 @@ class DiscordScene:
         values: dict[str, Any] = {"persona": "sunny", "admin_user_ids": f"discord:{ADMIN}", **(settings or {})}
         self.settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         self.store = MemoryStore()
-        self.parts = Parts(self.settings, self.clock, responder or self.scripted, self.store)
+        self.parts = Parts(self.settings, self.clock, responder or self.scripted, self.store, rng=random.Random(7))
         self.client = TextbotClient("sunny", self.settings.admins(), guild_ready_timeout=0.05)
         self.outlet = DiscordOutlet(self.client, self.clock)
         self.engine = build_engine(self.parts, self.outlet)
-        self.engine.deps.rng = random.Random(7)
         self.inbox = Recorded(self.engine)
         self.client.attach(self.inbox, self.outlet)
         self._restore: Callable[[], None] = lambda: None

@@ -21,7 +21,7 @@ from bot.core.events import (
     HumanTyping,
 )
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Intent, ReplyRequest, Store
+from bot.core.ports import Intent, ReplyRequest, Responder, Store
 from bot.testing import RecordingOutlet, ScriptedResponder, Sent, unanswered_texts
 from persona import load_persona
 
@@ -34,7 +34,8 @@ class ChatScene:
     def __init__(self, *, persona: str = "sunny", turn: str | None = "fixed", interrupt: str | None = None,
                  typing_signal: bool = False, script: Callable[[ReplyRequest], Sequence[str | Intent]] | None = None,
                  latency: float = 1.0, failure_reply: str = "message", overrides: dict[str, Any] | None = None,
-                 idle_seconds: float = 300.0, store: Callable[[VirtualClock], Store] | None = None) -> None:
+                 idle_seconds: float = 300.0, store: Callable[[VirtualClock], Store] | None = None,
+                 late_reply: str = "late", responder: Callable[[VirtualClock], Responder] | None = None) -> None:
         self.clock = VirtualClock()
         self.outlet = RecordingOutlet(self.clock, has_typing_signal=typing_signal)
         self.responder = ScriptedResponder(self.clock, latency=latency)
@@ -44,9 +45,10 @@ class ChatScene:
         self.key = ConversationKey("test", "chat1")
         self.trace: list[tuple[str, float, dict[str, Any]]] = []
         deps = EngineDeps(
-            clock=self.clock, responder=self.responder, outlet=self.outlet, store=self.store,
+            clock=self.clock, responder=responder(self.clock) if responder else self.responder, outlet=self.outlet,
+            store=self.store,
             persona=load_persona(persona), turn=turn, interrupt=interrupt, failure_reply=failure_reply,
-            rng=random.Random(7), idle_seconds=idle_seconds,
+            rng=random.Random(7), idle_seconds=idle_seconds, late_reply=late_reply,
             trace=lambda key, kind, at, **data: self.trace.append((kind, at, data)),
         )
         self.engine = Engine(deps)

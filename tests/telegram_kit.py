@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.adapters.telegram import run_telegram
-from bot.app import Parts
+from bot.app import Parts, engine_factory
 from bot.core.clock import VirtualClock
 from bot.core.events import ConversationKey
 from bot.core.memory_store import MemoryStore
@@ -83,7 +83,7 @@ class TelegramScene:
         self._polls_before = len(self.server.calls_of("getUpdates"))
         parts = Parts(self.settings(), self.clock, self.responder, self.store)
         self.task = asyncio.create_task(run_telegram(
-            parts.settings, parts, self.stop, poll_timeout=5.0, webhook_listen="127.0.0.1",
+            parts.settings, engine_factory(parts), self.stop, poll_timeout=5.0, webhook_listen="127.0.0.1",
             webhook_port=self.webhook_port or 0), name="telegram-under-test")
         await self.server.wait_until(self._ready, timeout=10)
         if self.task.done():

@@ -42,3 +42,8 @@ def test_adapters_storage_and_the_llm_client_never_import_each_other() -> None:
     for side in PORT_SIDES:
         others = tuple(s for s in PORT_SIDES if s != side)
         assert offenders(side.replace(".", "/"), others) == [], side
+
+
+def test_only_the_command_line_imports_the_composition_root() -> None:
+    importers = sorted(module for module, names in imports("bot").items() if "bot.app" in names)
+    assert importers == ["bot/cli.py"]

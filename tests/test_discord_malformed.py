@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.adapters.discord import gateway, run_discord
-from bot.app import Parts, build_responder
+from bot.app import Parts, build_responder, engine_factory
 from bot.core.clock import VirtualClock
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import ReplyRequest
@@ -129,7 +129,7 @@ async def test_run_discord_stays_up_through_a_malformed_event_and_answers_the_ne
         )
         parts = Parts(settings, clock, build_responder(settings, clock), MemoryStore())
         stop = asyncio.Event()
-        running = asyncio.create_task(run_discord(settings, parts, stop))
+        running = asyncio.create_task(run_discord(settings, engine_factory(parts), stop))
         async with asyncio.timeout(10):
             while not discord.commands.get(None):  # on_ready
                 await asyncio.sleep(0.01)

@@ -10,7 +10,7 @@ from discord.http import Route
 from pydantic import SecretStr
 
 from bot.adapters.discord import run_discord
-from bot.app import Parts, build_responder
+from bot.app import Parts, build_responder, engine_factory
 from bot.core.clock import VirtualClock
 from bot.core.memory_store import MemoryStore
 from bot.settings import ConfigError, Settings
@@ -46,7 +46,7 @@ async def test_run_discord_answers_a_dm_through_the_real_openai_client_and_stops
         settings = settings_for(discord, openai_server, discord.token)
         parts = Parts(settings, clock, build_responder(settings, clock), MemoryStore())
         stop = asyncio.Event()
-        running = asyncio.create_task(run_discord(settings, parts, stop))
+        running = asyncio.create_task(run_discord(settings, engine_factory(parts), stop))
         async with asyncio.timeout(10):
             while not discord.commands.get(None):  # on_ready (after discord.py's 2 s guild wait)
                 await asyncio.sleep(0.01)
@@ -66,4 +66,4 @@ async def test_a_rejected_token_is_a_configuration_error(openai_server: FakeOpen
         settings = settings_for(discord, openai_server, "not-the-token")
         parts = Parts(settings, VirtualClock(), build_responder(settings, VirtualClock()), MemoryStore())
         with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN"):
-            await asyncio.wait_for(run_discord(settings, parts, None), 5)
+            await asyncio.wait_for(run_discord(settings, engine_factory(parts), None), 5)

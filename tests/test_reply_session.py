@@ -147,9 +147,14 @@ class _RelayAlways:
 async def test_a_relayed_message_reaches_the_running_session_which_answers_it_without_a_new_request(
     relaying: None,
 ) -> None:
-    chat = ChatScene(interrupt="relay-always", overrides={"timing": {"debounce": 1}})
-    listener = ListeningResponder(chat.clock)
-    chat.engine.deps.responder = listener
+    listeners: list[ListeningResponder] = []
+
+    def listening(clock: VirtualClock) -> ListeningResponder:
+        listeners.append(ListeningResponder(clock))
+        return listeners[-1]
+
+    chat = ChatScene(interrupt="relay-always", overrides={"timing": {"debounce": 1}}, responder=listening)
+    [listener] = listeners
     await chat.setup()
     try:
         await chat.says("what should we do tonight")

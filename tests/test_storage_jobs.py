@@ -195,10 +195,10 @@ async def test_a_follow_up_makes_the_bot_text_first_through_the_engine(database_
             return ["good luck!! let me know how the interview goes"]
         return ["soooo how did it go??"]
 
-    scene = ChatScene(script=answer, overrides={"timing": {"debounce": 1}})
-    store = SqlStore.open(database_url, clock=scene.clock)
-    scene.store = store  # type: ignore[assignment]
-    scene.engine.deps.store = store
+    scene = ChatScene(script=answer, overrides={"timing": {"debounce": 1}},
+                      store=lambda clock: SqlStore.open(database_url, clock=clock))
+    store = scene.store
+    assert isinstance(store, SqlStore)
     jobs = LongJobs(store, database_url)
     jobs.connect(scene.key.platform, scene.engine.submit)
     await jobs.start(paused=True)

@@ -28,10 +28,7 @@ async def scenes(database_url: str) -> AsyncIterator[Scenes]:
     made: list[ChatScene] = []
 
     async def make(**kwargs: Any) -> ChatScene:
-        scene = ChatScene(**kwargs)
-        store = SqlStore.open(database_url, clock=scene.clock)
-        scene.store = store  # type: ignore[assignment]
-        scene.engine.deps.store = store
+        scene = ChatScene(store=lambda clock: SqlStore.open(database_url, clock=clock), **kwargs)
         await scene.setup()
         made.append(scene)
         return scene
@@ -184,8 +181,7 @@ async def test_messages_older_than_the_freshness_window_get_the_late_line(scenes
 async def test_stale_messages_can_be_let_go_silently(scenes: Scenes) -> None:
     first = await scenes(overrides={"timing": {"debounce": 3}})
     await first.says("are you coming tonight?")
-    second = await restart(first, scenes)
-    second.engine.deps.late_reply = "silent"
+    second = await restart(first, scenes, late_reply="silent")
     await second.waits(2 * 3600)
 
     await resume(second)

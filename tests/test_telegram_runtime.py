@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.adapters.telegram import run_telegram, telegram_enabled
-from bot.app import Parts
+from bot.app import Parts, engine_factory
 from bot.core.clock import VirtualClock
 from bot.core.events import HumanMessage
 from bot.core.memory_store import MemoryStore
@@ -135,4 +135,5 @@ async def run_with(root: str, token: str) -> None:
     clock = VirtualClock()
     settings = Settings(_env_file=None, telegram_bot_token=SecretStr(token),  # type: ignore[call-arg]
                         telegram_api_base_url=root)
-    await run_telegram(settings, Parts(settings, clock, ScriptedResponder(clock), MemoryStore()), asyncio.Event())
+    await run_telegram(settings, engine_factory(Parts(settings, clock, ScriptedResponder(clock), MemoryStore())),
+                       asyncio.Event())

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from bot.core.actor import ConversationActor
+from bot.core.clock import Clock
 from bot.core.config import EngineDeps
 from bot.core.events import ConversationKey, Event
+from bot.core.ports import Outlet
 from bot.core.tasks import cancel_and_wait
 
 
@@ -75,3 +78,15 @@ class Engine:
         actors = list(self.actors.values())
         self.actors.clear()
         await asyncio.gather(*(a.close() for a in actors))
+
+
+@dataclass(frozen=True)
+class EngineFactory:
+    """What a platform adapter gets from the composition root: the clock, and its engine for an outlet."""
+
+    clock: Clock
+    build: Callable[[Outlet], Engine]
+
+    def __call__(self, outlet: Outlet) -> Engine:
+        """The engine whose replies go out through `outlet`."""
+        return self.build(outlet)

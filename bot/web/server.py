@@ -6,17 +6,14 @@ import asyncio
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from bot.core.engine import EngineFactory
 from bot.settings import ConfigError, Settings
 from bot.web.app import create_web_app
 from bot.web.auth import is_loopback
-
-if TYPE_CHECKING:
-    from bot.app import Parts
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +79,11 @@ def required_token(settings: Settings) -> str | None:
     return token
 
 
-async def serve_web(settings: Settings, parts: Parts) -> None:
+async def serve_web(settings: Settings, engines: EngineFactory) -> None:
     """Serve the web chat on WEB_HOST:WEB_PORT until cancelled."""
-    from bot.app import build_engine  # imported here: bot.app, the composition root, imports this module
-
     token = required_token(settings)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # not a line per socket opened or closed
-    app = create_web_app(lambda outlet: build_engine(parts, outlet), token=token, model=settings.llm_model)
+    app = create_web_app(engines, token=token, model=settings.llm_model)
     server = WebServer(app, settings.web_host, settings.web_port)
     await server.start()
     log.info("web chat: open %s%s in a browser", server.url, "/?token=…" if token else "")

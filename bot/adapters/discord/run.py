@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import discord
 import yarl
@@ -14,13 +13,10 @@ from discord.http import Route
 
 from bot.adapters.discord.client import TextbotClient
 from bot.adapters.discord.outlet import DiscordOutlet
-from bot.core.engine import Engine
+from bot.core.engine import Engine, EngineFactory
 from bot.core.tasks import cancel_and_wait
 from bot.settings import ConfigError, Settings
 from persona import load_persona
-
-if TYPE_CHECKING:
-    from bot.app import Parts
 
 CLOSE_TIMEOUT = 5.0
 INTENTS_HELP = (
@@ -45,15 +41,13 @@ def pointed_at(api_base: str, gateway_url: str) -> Iterator[None]:
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
 
 
-async def run_discord(settings: Settings, parts: Parts, stop: asyncio.Event | None = None) -> None:
+async def run_discord(settings: Settings, engines: EngineFactory, stop: asyncio.Event | None = None) -> None:
     """Run the Discord bot until `stop` is set (or this task is cancelled), then close it cleanly."""
-    from bot.app import build_engine  # the composition root imports this module: import it late
-
     if settings.discord_bot_token is None:
         raise ConfigError("DISCORD_BOT_TOKEN is not set")
     client = TextbotClient(load_persona(settings.persona).name, settings.admins())
-    outlet = DiscordOutlet(client, parts.clock)
-    engine = build_engine(parts, outlet)
+    outlet = DiscordOutlet(client, engines.clock)
+    engine = engines(outlet)
     client.attach(engine, outlet)
     with pointed_at(settings.discord_api_base_url, settings.discord_gateway_url):
         gateway: asyncio.Task[None] | None = None

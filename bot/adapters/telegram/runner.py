@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from telegram.error import InvalidToken, TelegramError
@@ -28,11 +27,9 @@ from bot.adapters.telegram.ordering import ChatOrder
 from bot.adapters.telegram.outlet import TelegramOutlet
 from bot.adapters.telegram.polling import ALLOWED_UPDATES, StoredFirstPoller
 from bot.adapters.telegram.updates import WEBHOOK_LOGGER, WEBHOOK_PARSE_FAILURES, RawUpdates
+from bot.core.engine import EngineFactory
 from bot.settings import ConfigError, Settings
 from persona import load_persona
-
-if TYPE_CHECKING:
-    from bot.app import Parts
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +57,15 @@ def build_application(settings: Settings, raw_updates: RawUpdates) -> TelegramAp
 
 
 async def run_telegram(
-    settings: Settings, parts: Parts, stop: asyncio.Event | None = None, *,
+    settings: Settings, engines: EngineFactory, stop: asyncio.Event | None = None, *,
     webhook_listen: str = "0.0.0.0", webhook_port: int = 8443, poll_timeout: float = 30.0,
 ) -> None:
     """Run Telegram until `stop` is set (or this task is cancelled), then shut down cleanly."""
-    from bot.app import build_engine  # the composition root builds engines; imported late so it can import us
-
     raw_updates = RawUpdates(connection_pool_size=1)  # PTB's own getUpdates connection has one too
     app = build_application(settings, raw_updates)
-    outlet = TelegramOutlet(app.bot, parts.clock)
-    engine = build_engine(parts, outlet)
-    admins = AdminCheck(app.bot, parts.clock, settings.admins())
+    outlet = TelegramOutlet(app.bot, engines.clock)
+    engine = engines(outlet)
+    admins = AdminCheck(app.bot, engines.clock, settings.admins())
     handlers = UpdateHandlers(engine, admins, (load_persona(settings.persona).name,),
                               redelivered=not settings.telegram_webhook_url)
     handlers.install(app)
