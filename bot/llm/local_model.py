@@ -119,8 +119,8 @@ class LocalModelServer:
                     return
                 except openai.APIError:
                     if time.monotonic() > deadline:
-                        raise ConfigError(f"the local model did not answer within {timeout:g} s; "
-                                          f"{PROVIDER_HINT}") from None
+                        raise ConfigError(f"the local model did not answer within {timeout:g} s "
+                                          f"({self.last_output()}); {PROVIDER_HINT}") from None
                     await asyncio.sleep(0.1)
         finally:
             await client.close()
@@ -145,7 +145,8 @@ class LocalModelServer:
         self.output.seek(0, os.SEEK_END)
         self.output.seek(max(0, self.output.tell() - chars))
         text = self.output.read().decode("utf-8", "replace")
-        return " | ".join(line.strip() for line in text.splitlines()[-4:] if line.strip()) or "no output"
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return " | ".join(lines[-2:]) or "no output"
 
 
 def start_server(path: Path, name: str) -> LocalModelServer:
