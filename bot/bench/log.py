@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+MIN_STRETCH_TURNS = 2  # turns each person needs in a two-person stretch of a group log
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,34 @@ def load_jsonl(path: str | Path) -> list[LogConversation]:
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{path}:{lineno}: bad log line: {exc}") from exc
     return build_conversations(messages)
+
+
+def scale_time(conv: LogConversation, factor: float) -> LogConversation:
+    """The same conversation with every gap multiplied by `factor` (times measured from its first message)."""
+    if factor <= 0:
+        raise ValueError("the time scale must be positive")
+    start = conv.messages[0].ts if conv.messages else 0.0
+    return LogConversation(conv.conv_id, [replace(m, ts=start + (m.ts - start) * factor) for m in conv.messages])
+
+
+def two_person_stretches(conv: LogConversation, min_turns: int = MIN_STRETCH_TURNS) -> list[LogConversation]:
+    """Cut a conversation into stretches where only two people write; a third voice ends a stretch.
+
+    A stretch is kept when both of its people have at least `min_turns` turns in it, so that
+    each side has something to replay. A two-person conversation is returned as it is.
+    """
+    if len(conv.authors) <= 2:
+        return [conv]
+    pieces: list[list[LogMessage]] = [[]]
+    for m in conv.messages:
+        people = {x.author for x in pieces[-1]} | {m.author}
+        if len(people) > 2:
+            pieces.append([])
+        pieces[-1].append(m)
+    out: list[LogConversation] = []
+    for piece in pieces:
+        stretch = LogConversation(f"{conv.conv_id}#{len(out) + 1}", piece)
+        starts = [t[0].author for t in stretch.turns()]
+        if len(stretch.authors) == 2 and all(starts.count(a) >= min_turns for a in stretch.authors):
+            out.append(stretch)
+    return out

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.bench.log import LogConversation, load_jsonl
+from bot.bench.log import MIN_STRETCH_TURNS, LogConversation, load_jsonl, scale_time, two_person_stretches
+from bot.bench.progress import Progress
 from bot.bench.replay import ReplayParams, ReplayResult, replay
 from bot.bench.virtual_loop import VirtualTimeLoop
 
@@ -66,22 +68,48 @@ def _replay_alone(conv: LogConversation, human: str, policy: str, params: Replay
         loop.close()
 
 
-def run_bench(convs: list[LogConversation], policies: list[str], params: ReplayParams) -> dict[str, PolicyFigures]:
+def run_bench(convs: list[LogConversation], policies: list[str], params: ReplayParams,
+              progress: Progress | None = None) -> dict[str, PolicyFigures]:
     """Replay every conversation, each side in turn as the human, under every policy."""
-    return {
-        policy: summarise([_replay_alone(conv, human, policy, params) for conv in convs for human in conv.authors])
-        for policy in policies
-    }
+    figures: dict[str, PolicyFigures] = {}
+    for policy in policies:
+        results: list[ReplayResult] = []
+        for conv in convs:
+            results += [_replay_alone(conv, human, policy, params) for human in conv.authors]
+            if progress is not None:
+                progress.advance(len(conv.messages))
+        figures[policy] = summarise(results)
+    return figures
 
 
 def load_source(source: str, split: str) -> list[LogConversation]:
-    """`chitchat` (the held-out split by default) or a JSONL file of messages."""
+    """`chitchat` or `synthetic` (the held-out split by default), or a JSONL file of messages."""
+    if source == "synthetic":
+        from bot.bench.synthetic import load_synthetic
+
+        return load_synthetic(split)
     if source != "chitchat":
         return load_jsonl(source)
     from bot.bench.chitchat import load_chitchat, split_conversations
 
     train, test = split_conversations(load_chitchat())
     return {"test": test, "train": train, "all": train + test}[split]
+
+
+def two_person_only(convs: list[LogConversation], source: str) -> list[LogConversation]:
+    """More-than-two-person conversations become two-person stretches (said on stderr); ValueError if none is left."""
+    out: list[LogConversation] = []
+    crowded = 0
+    for conv in convs:
+        crowded += len(conv.authors) > 2
+        out += two_person_stretches(conv) if len(conv.authors) > 2 else [conv]
+    if crowded:
+        print(f"{source}: {crowded} conversation(s) with more than two people were cut into two-person stretches "
+              f"({len(out)} conversations to replay)", file=sys.stderr)
+    if not out:
+        raise ValueError(f"{source}: no two-person conversation or stretch to replay (each person needs "
+                         f"{MIN_STRETCH_TURNS} turns in a stretch where only two people write)")
+    return out
 
 
 def format_table(figures: dict[str, PolicyFigures], baseline: str = "fixed:3") -> str:
@@ -97,7 +125,7 @@ def format_table(figures: dict[str, PolicyFigures], baseline: str = "fixed:3") -
     return "\n".join(rows)
 
 
-def to_json(figures: dict[str, PolicyFigures], signals: str) -> dict[str, Any]:
+def to_json(figures: dict[str, PolicyFigures], signals: str, time_scale: float = 1.0) -> dict[str, Any]:
     """The `--json` document."""
     turns = next(iter(figures.values())).turns if figures else 0
     policies = {
@@ -106,7 +134,10 @@ def to_json(figures: dict[str, PolicyFigures], signals: str) -> dict[str, Any]:
                "wasted_per_turn": f.wasted_per_turn, "crossed": f.crossed}
         for name, f in figures.items()
     }
-    return {"policies": policies, "turns": turns, "signals": signals}
+    doc: dict[str, Any] = {"policies": policies, "turns": turns, "signals": signals}
+    if time_scale != 1.0:
+        doc["time_scale"] = time_scale
+    return doc
 
 
 def plot(figures: dict[str, PolicyFigures], out: Path, title: str) -> None:
@@ -131,8 +162,12 @@ def plot(figures: dict[str, PolicyFigures], out: Path, title: str) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `textbot bench turns`."""
-    parser.add_argument("--data", default="chitchat", help="chitchat, or a JSONL file of messages")
-    parser.add_argument("--split", default="test", choices=["test", "train", "all"], help="chitchat split")
+    parser.add_argument("--data", default="chitchat", help="chitchat, synthetic, or a JSONL file of messages")
+    parser.add_argument("--split", default="test", choices=["test", "train", "all"],
+                        help="split of chitchat or synthetic")
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="multiply every gap of the log by this (0.5: twice as fast)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--policy", action="append", help="turn policy (repeatable); default: all baselines")
     parser.add_argument("--signals", default="text", choices=["text", "typing"])
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
@@ -148,19 +183,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark and print (and optionally save) its figures."""
-    convs = load_source(args.data, args.split)[: args.limit]
+    scale = getattr(args, "time_scale", 1.0)
+    if not scale > 0:
+        print("--time-scale must be a positive number", file=sys.stderr)
+        return 2
+    try:
+        convs = two_person_only(load_source(args.data, args.split)[: args.limit], args.data)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    convs = [scale_time(c, scale) for c in convs] if scale != 1.0 else convs
     params = ReplayParams(llm_latency=args.llm_latency, reply_chars=args.reply_chars, signals=args.signals,
                           human_wpm=args.human_wpm, interrupt=args.interrupt, persona=args.persona,
                           debounce=args.debounce)
     policies = args.policy or DEFAULT_POLICIES
     started = time.process_time()
-    figures = run_bench(convs, policies, params)
-    print(f"{len(convs)} conversations, {next(iter(figures.values())).turns} human turns, signals={args.signals}, "
-          f"stand-in LLM {params.llm_latency}s / {params.reply_chars} chars in {params.reply_parts} parts")
+    progress = None
+    if not getattr(args, "no_progress", False):
+        progress = Progress(len(policies) * sum(len(c.messages) for c in convs), "replaying messages")
+    try:
+        figures = run_bench(convs, policies, params, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    scaled = f", gaps x{scale:g}" if scale != 1.0 else ""
+    print(f"{len(convs)} conversations, {next(iter(figures.values())).turns} human turns, signals={args.signals}"
+          f"{scaled}, stand-in LLM {params.llm_latency}s / {params.reply_chars} chars in {params.reply_parts} parts")
     print(format_table(figures))
     print(f"replayed in {time.process_time() - started:.1f} s of CPU")
     if args.json:
-        args.json.write_text(json.dumps(to_json(figures, args.signals), indent=2))
+        args.json.write_text(json.dumps(to_json(figures, args.signals, scale), indent=2))
     if args.plot:
         plot(figures, args.plot, f"turn-taking on {args.data} ({args.signals} signals)")
     return 0
