@@ -32,6 +32,7 @@ _ADMIN_RIGHTS = (
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/@])")
 _MENTION = re.compile(r"(?<![\w@/])@[A-Za-z0-9_]{5,32}(?!\w)")
 _VALID_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+DELETE_WINDOW = 48 * 3600.0  # Telegram lets a bot delete a message for 48 hours after it was sent
 
 
 def _utf16_len(text: str) -> int:
@@ -121,6 +122,7 @@ class FakeTelegramServer:
         self.calls: list[Call] = []
         self.sent: list[JSON] = []  # messages the bot delivered, in order (edits not applied)
         self.messages: dict[tuple[int, int], JSON] = {}  # (chat, id) -> current state
+        self.sent_at: dict[tuple[int, int], float] = {}  # (chat, id) -> when the bot sent it (on `now`)
         self.chats: dict[int, JSON] = {}
         self.users: dict[int, JSON] = {}
         self.admins: dict[int, set[int]] = {}
@@ -444,6 +446,7 @@ class FakeTelegramServer:
         if p.get("reply_markup"):
             msg["reply_markup"] = p["reply_markup"]
         self.sent.append(msg)
+        self.sent_at[chat["id"], msg["message_id"]] = self.now()
         return msg
 
     async def _api_sendChatAction(self, p: JSON) -> bool:
@@ -470,8 +473,11 @@ class FakeTelegramServer:
 
     async def _api_deleteMessage(self, p: JSON) -> bool:
         key = (self._chat(p["chat_id"])["id"], int(p["message_id"]))
-        if self.messages.pop(key, None) is None:
+        if key not in self.messages:
             raise _ApiError(400, "Bad Request: message to delete not found")
+        if key in self.sent_at and self.now() - self.sent_at[key] >= DELETE_WINDOW:
+            raise _ApiError(400, "Bad Request: message can't be deleted for everyone")
+        del self.messages[key]
         return True
 
     async def _api_setMyCommands(self, p: JSON) -> bool:

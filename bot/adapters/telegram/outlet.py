@@ -1,28 +1,58 @@
-"""The Telegram outlet: the core's parts become sendMessage calls, its typing becomes sendChatAction."""
+"""The Telegram outlet: parts become sendMessage calls, edits and unsends editMessageText and deleteMessage,
+typing sendChatAction."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.adapters.telegram.delivery import RetryPolicy, retry_seconds, send_at_most_once
 from bot.adapters.telegram.pacing import ChatLanes
 from bot.adapters.telegram.translate import PLATFORM
 from bot.core.clock import Clock
 from bot.core.events import ConversationKey
-from bot.core.ports import PartWithdrawn, always_wanted
+from bot.core.ports import CannotChange, PartWithdrawn, always_wanted
 
 log = logging.getLogger(__name__)
+DELETE_WINDOW = 48 * 3600.0  # a bot may delete its own messages for 48 hours after sending them
 
 
 def _thread(key: ConversationKey) -> int | None:
     return int(key.thread) if key.thread else None
+
+
+class DeleteWindow:
+    """Which of the bot's messages Telegram would refuse to delete because they are 48 hours old."""
+
+    def __init__(self, clock: Clock, seconds: float = DELETE_WINDOW) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self._sent: deque[tuple[float, str, int]] = deque()  # (sent at, chat, message id), oldest first
+        self._closed_up_to: dict[str, int] = {}  # chat -> newest message id past the window
+
+    def note_sent(self, chat: str, message_id: int) -> None:
+        """The bot's message `message_id` reached `chat` now."""
+        self._sent.append((self._clock.now(), chat, message_id))
+        self._expire()
+
+    def closed(self, chat: str, message_id: int) -> bool:
+        """True if the message is known to be too old to delete (one sent before a restart: Telegram decides)."""
+        self._expire()
+        # Telegram numbers a chat's messages in order, so anything up to an expired id is older still.
+        return message_id <= self._closed_up_to.get(chat, 0)
+
+    def _expire(self) -> None:
+        cutoff = self._clock.now() - self._seconds
+        while self._sent and self._sent[0][0] <= cutoff:
+            _, chat, message_id = self._sent.popleft()
+            self._closed_up_to[chat] = max(self._closed_up_to.get(chat, 0), message_id)
 
 
 class TelegramOutlet:
@@ -44,6 +74,7 @@ class TelegramOutlet:
         self._retry = retry or RetryPolicy()
         self._lanes = ChatLanes(clock)
         self._typing: dict[ConversationKey, asyncio.Task[None]] = {}
+        self._deletable = DeleteWindow(clock)
 
     async def send(
         self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
@@ -59,7 +90,34 @@ class TelegramOutlet:
         async with lane.lock:
             await self._typing_landed(key)
             message = await send_at_most_once(self._clock, lane, self._retry, call)
+        self._deletable.note_sent(key.chat, message.message_id)
         return str(message.message_id)
+
+    async def edit(self, key: ConversationKey, platform_id: str, text: str) -> None:
+        """Change a sent message's text (editMessageText), paced in its chat's lane like a send."""
+        async def call() -> object:
+            return await self._bot.edit_message_text(text, chat_id=int(key.chat), message_id=int(platform_id))
+
+        await self._change(key, call)
+
+    async def delete(self, key: ConversationKey, platform_id: str) -> None:
+        """Take a sent message back (deleteMessage); one past Telegram's 48 h window is refused here."""
+        if self._deletable.closed(key.chat, int(platform_id)):
+            raise CannotChange("Telegram lets a bot delete its messages for 48 hours only")
+
+        async def call() -> object:
+            return await self._bot.delete_message(int(key.chat), int(platform_id))
+
+        await self._change(key, call)
+
+    async def _change(self, key: ConversationKey, call: Callable[[], Awaitable[object]]) -> None:
+        """Run an edit or delete in the chat's lane; Telegram's refusals (gone, too old, unchanged) → CannotChange."""
+        lane = self._lanes.get(key.chat)
+        async with lane.lock:
+            try:
+                await send_at_most_once(self._clock, lane, self._retry, call)
+            except (BadRequest, Forbidden) as exc:
+                raise CannotChange(exc.message) from exc
 
     async def _send_message(self, key: ConversationKey, text: str, reply_to: str | None) -> Message:
         reply = None if reply_to is None else ReplyParameters(int(reply_to), allow_sending_without_reply=True)
