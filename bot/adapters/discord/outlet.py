@@ -1,11 +1,11 @@
-"""Engine intents out: the bot's parts as Discord messages, "typing…" through the REST endpoint."""
+"""Engine intents out: the bot's parts as Discord messages (posted, edited, deleted), "typing…" through REST."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -13,7 +13,7 @@ import discord
 from bot.adapters.discord.inbound import PLATFORM, channel_id
 from bot.core.clock import Clock
 from bot.core.events import ConversationKey
-from bot.core.ports import PartWithdrawn, always_wanted
+from bot.core.ports import CannotChange, PartWithdrawn, always_wanted
 
 log = logging.getLogger(__name__)
 LIMIT = 2000
@@ -110,6 +110,29 @@ class DiscordOutlet:
 
     async def stop_typing(self, key: ConversationKey) -> None:
         """Discord cannot hide "typing…": it lapses by itself, or when the message arrives."""
+
+    async def edit(self, key: ConversationKey, platform_id: str, text: str) -> None:
+        """Change a sent message's text (PATCH), in order with the channel's sends."""
+        if len(text) > self.limit:
+            raise CannotChange(f"an edit must fit one Discord message ({self.limit} characters)")
+        message = self._client.get_partial_messageable(channel_id(key)).get_partial_message(int(platform_id))
+        await self._change(message.channel.id, lambda: message.edit(content=text, allowed_mentions=MENTIONS))
+
+    async def delete(self, key: ConversationKey, platform_id: str) -> None:
+        """Take a sent message back (DELETE), in order with the channel's sends."""
+        message = self._client.get_partial_messageable(channel_id(key)).get_partial_message(int(platform_id))
+        await self._change(message.channel.id, message.delete)
+
+    async def _change(self, channel: int, call: Callable[[], Awaitable[object]]) -> None:
+        """Run an edit or delete after the channel's earlier sends; Discord's refusals become CannotChange."""
+        async with self._lock(channel):
+            try:
+                async with self._clock.hold():
+                    await call()
+            except discord.HTTPException as exc:
+                if exc.status >= 500:  # discord.py retried it already; not a refusal, a failure
+                    raise
+                raise CannotChange(exc.text or f"Discord answered {exc.status}") from exc
 
     def await_answer(self, interaction: discord.Interaction[Any]) -> str:
         """Register a deferred slash command; its answer is sent with the returned reply_to."""
