@@ -1,4 +1,5 @@
-"""Draws a conversation's timeline as SVG: who typed, what was decided, generated, sent and cancelled."""
+"""Draws a conversation's timeline as SVG: who typed, what was decided, generated, sent, cancelled, edited
+and unsent."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ text{font:11px system-ui,-apple-system,'Segoe UI',sans-serif;fill:#334155}
 .respond path{fill:#16a34a}.ignore path{fill:#94a3b8}.interrupt path{fill:#dc2626}
 .cancelled path{stroke:#dc2626;stroke-width:2.2}
 .cancelled .text{fill:#b91c1c;text-decoration:line-through}.cancelled .reason{fill:#dc2626;font-style:italic}
+.edited circle{fill:#fff;stroke:#d97706;stroke-width:2}.edited .reason{fill:#b45309;font-style:italic}
+.unsent path{fill:none;stroke:#64748b;stroke-width:1.8}
+.unsent .text{fill:#64748b;text-decoration:line-through}.unsent .reason{fill:#64748b;font-style:italic}
 .leader{stroke:#cbd5e1}
 .mark:not(.cancelled) text{paint-order:stroke;stroke:rgba(255,255,255,.85);stroke-width:3px;stroke-linejoin:round}
 .squeeze line{stroke:#94a3b8;stroke-dasharray:2 3}.squeeze text{fill:#64748b;font-size:10px}
@@ -42,7 +46,7 @@ LEGEND = (
     ("human_typing", "you typing"), ("message", "your message"), ("wait", "waiting (turn policy)"),
     ("respond", "respond"), ("interrupt", "you interrupted: what to do"),
     ("generation", "model generating"), ("bot_typing", "bot typing"),
-    ("sent", "part sent"), ("cancelled", "part cancelled"),
+    ("sent", "part sent"), ("cancelled", "part cancelled"), ("edited", "part edited"), ("unsent", "part unsent"),
 )
 
 
@@ -146,6 +150,11 @@ def _glyph(kind: str, x: float, y: float) -> str:
         return f'<rect x="{x - 6:.1f}" y="{y - 5:.1f}" width="12" height="10" rx="2"/>'
     if kind in ("message", "sent"):
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/>'
+    if kind == "edited":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4"/>'
+    if kind == "unsent":  # a crossed-out circle: it was there, and was taken back
+        return (f'<path d="M{x + 4.5:.1f} {y:.1f}A4.5 4.5 0 1 1 {x - 4.5:.1f} {y:.1f}A4.5 4.5 0 1 1 {x + 4.5:.1f} '
+                f'{y:.1f}M{x - 3.2:.1f} {y + 3.2:.1f}L{x + 3.2:.1f} {y - 3.2:.1f}"/>')
     if kind == "cancelled":
         a, b, c, d = x - 4, y - 4, x + 4, y + 4
         return f'<path d="M{a:.1f} {b:.1f}L{c:.1f} {d:.1f}M{c:.1f} {b:.1f}L{a:.1f} {d:.1f}"/>'

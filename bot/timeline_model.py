@@ -35,7 +35,7 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """Something instant: a message, a decision, a part sent or cancelled."""
+    """Something instant: a message, a decision, a part sent, cancelled, edited or unsent."""
 
     lane: str
     at: float
@@ -115,6 +115,10 @@ def build_lanes(events: list[TraceEvent]) -> Lanes:
             marks.append(Mark("bot", ev.at, "sent", str(d.get("text", ""))))
         elif ev.kind == "part_cancelled":
             _add_cancelled(marks, Mark("bot", ev.at, "cancelled", str(d.get("text", "")), str(d.get("reason", ""))))
+        elif ev.kind == "part_edited":
+            marks.append(Mark("bot", ev.at, "edited", str(d.get("text", "")), f"was: {d.get('was', '')}"))
+        elif ev.kind == "part_unsent":
+            marks.append(Mark("bot", ev.at, "unsent", str(d.get("text", "")), "taken back"))
     spans.extend(_merge(typing))
     spans.sort(key=lambda s: (s.start, s.lane))
     end = max([last, *(s.end for s in spans)])
