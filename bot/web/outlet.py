@@ -1,4 +1,5 @@
-"""The Outlet for browser tabs: the bot's messages become bubbles, its typing a "typing…" bubble."""
+"""The Outlet for browser tabs: the bot's messages become bubbles (edited or unsent as in a messenger), its
+typing a "typing…" bubble."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import secrets
 from collections.abc import Callable
 
 from bot.core.events import ConversationKey
-from bot.core.ports import always_wanted
+from bot.core.ports import CannotChange, always_wanted
 from bot.web.rooms import Rooms, bubble
 
 # A command sent from the page's controls carries this prefix as its reply_to, so its answer is shown
@@ -44,6 +45,22 @@ class WebOutlet:
         room.show(item)
         room.broadcast(item)
         return message_id
+
+    async def edit(self, key: ConversationKey, platform_id: str, text: str) -> None:
+        """Change a bot bubble's text in every window of the tab; it shows an "edited" mark."""
+        self._change(key, platform_id, {"type": "edit", "id": platform_id, "text": text}, text=text, edited=True)
+
+    async def delete(self, key: ConversationKey, platform_id: str) -> None:
+        """Replace a bot bubble with an "unsent" mark in every window of the tab (its text is gone)."""
+        self._change(key, platform_id, {"type": "unsend", "id": platform_id}, text="", unsent=True)
+
+    def _change(self, key: ConversationKey, platform_id: str, message: dict[str, object], **fields: object) -> None:
+        room = self.rooms.rooms.get(key)
+        if room is None:
+            return  # the tab is closed: the store holds the change for when it opens
+        if not room.change(platform_id, **fields):
+            raise CannotChange("this tab no longer shows that message")
+        room.broadcast(message)
 
     async def typing(self, key: ConversationKey) -> None:
         """Show "typing…" in the tab; the page lets it lapse if no refresh or stop arrives."""

@@ -103,6 +103,15 @@ class Room:
         self.transcript.append(item)
         del self.transcript[:-TRANSCRIPT_KEPT]
 
+    def change(self, message_id: str, **fields: Any) -> bool:
+        """Change a bubble a reload shows (its text, an edited or unsent mark); False if it is not there."""
+        for i, item in enumerate(self.transcript):
+            if item.get("id") == message_id and item.get("role") == "bot":
+                # A copy: the old dict may still sit in a socket's outbox, waiting to be written as it was.
+                self.transcript[i] = {**item, **fields}
+                return True
+        return False
+
 
 def bubble(role: str, text: str, message_id: str, at: float | None = None) -> Json:
     """A chat bubble as the page draws it (`at` in wall-clock milliseconds, for the time shown)."""

@@ -68,15 +68,36 @@ function addBubble(item, state) {
   const el = document.createElement("div");
   el.className = `msg ${item.role}` + (state ? ` ${state}` : "");
   el.dataset.id = item.id || "";
-  el.dataset.text = item.text;
-  el.textContent = item.text;
-  const meta = document.createElement("span");
-  meta.className = "meta";
-  meta.textContent = timeLabel(item.at || Date.now());
-  el.appendChild(meta);
+  el.dataset.at = item.at || Date.now();
+  fillBubble(el, item.text);
+  if (item.unsent) showUnsent(el);
+  else if (item.edited) showEdited(el, item.text);
   box.insertBefore(el, $("typing"));
   if (item.role === "bot") showTyping(false);
   scrollChat();
+}
+
+function fillBubble(el, text, mark) {
+  el.dataset.text = text;
+  el.textContent = text;
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = (mark ? `${mark} · ` : "") + timeLabel(Number(el.dataset.at));
+  el.appendChild(meta);
+}
+
+function showEdited(el, text) {
+  // As messengers do: the new text in place, with a small "edited" beside the time.
+  el.classList.add("edited");
+  fillBubble(el, text, "edited");
+}
+
+function showUnsent(el) {
+  // The text is gone; a small grey note keeps its place, so the conversation still reads in order.
+  el.classList.remove("edited");
+  el.classList.add("unsent");
+  fillBubble(el, "");
+  el.firstChild.before(`${$("persona-name").textContent} unsent a message`);
 }
 
 function scrollChat() {
@@ -256,6 +277,8 @@ function handle(msg) {
       }
       break;
     }
+    case "edit": { const el = bubbleOf(msg.id); if (el && !el.classList.contains("unsent")) showEdited(el, msg.text); break; }
+    case "unsend": { const el = bubbleOf(msg.id); if (el) showUnsent(el); break; }
     case "not_sent": markNotSent(msg.id, msg.text); break;
     case "typing": showTyping(msg.on, msg.ttl); break;
     case "timeline": setTimeline(msg.svg); break;
