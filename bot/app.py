@@ -91,7 +91,8 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
     deps = EngineDeps(
         clock=parts.clock, responder=parts.responder, outlet=outlet, store=parts.store,
         persona=load_persona(s.persona), scale=s.timing_scale, turn=s.turn_policy,
-        interrupt=s.interrupt_policy, group=s.group_policy, failure_reply=s.llm_failure_reply,
+        interrupt=s.interrupt_policy, group=s.group_policy, responder_kind=s.responder,
+        failure_reply=s.llm_failure_reply,
         rng=parts.rng, fresh_seconds=s.late_after_seconds, late_reply=s.late_reply,
         trace=TraceRecorder(parts.store),  # every platform's timeline is stored for `textbot timeline`
     )

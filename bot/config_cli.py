@@ -52,8 +52,7 @@ async def _config(settings: Settings, key: ConversationKey, action: str, words: 
         current = (await store.load(key)).overrides
 
         def config_for(overrides: dict[str, Any]) -> Any:
-            return effective_config(load_persona(settings.persona), settings.timing_scale, settings.turn_policy,
-                                    settings.interrupt_policy, settings.group_policy,
+            return effective_config(load_persona(settings.persona), settings.timing_scale, settings.policies(),
                                     key.platform in PLATFORMS_WITH_TYPING, overrides)
 
         result = run_command(config_for, current, command)

@@ -10,9 +10,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from persona import available_personas
 from policies.group import group_policy
 from policies.interrupt import interrupt_policy
+from policies.responder import responder_kind
 from policies.turn import turn_policy
 
-_POLICY_CHECKS = {"turn_policy": turn_policy, "interrupt_policy": interrupt_policy, "group_policy": group_policy}
+_POLICY_CHECKS = {"turn_policy": turn_policy, "interrupt_policy": interrupt_policy, "group_policy": group_policy,
+                  "responder": responder_kind}
 
 
 class ConfigError(Exception):
@@ -55,6 +57,7 @@ class Settings(BaseSettings):
     turn_policy: str | None = None
     interrupt_policy: str | None = None
     group_policy: str | None = None
+    responder: str | None = None
 
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -64,7 +67,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_base_url", "openai_api_key", "llm_model", "telegram_bot_token", "telegram_webhook_url",
-        "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "web_token",
+        "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "responder", "web_token",
         "double_text_after_seconds", "local_model_path", mode="before",
     )
     @classmethod
@@ -72,7 +75,7 @@ class Settings(BaseSettings):
         """An empty `NAME=` line in .env means "not set", as in .env.example."""
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("turn_policy", "interrupt_policy", "group_policy")
+    @field_validator("turn_policy", "interrupt_policy", "group_policy", "responder")
     @classmethod
     def _known_policy(cls, value: str | None, info: ValidationInfo) -> str | None:
         """A policy the bot has, with a valid value: refused at start-up, not at the first message."""
@@ -123,6 +126,11 @@ class Settings(BaseSettings):
                     f"{name} is not set. With OPENAI_BASE_URL set, textbot needs OPENAI_API_KEY and LLM_MODEL "
                     "too (in the environment or in .env); unset it to use the bundled local model"
                 )
+
+    def policies(self) -> dict[str, str | None]:
+        """The bot-wide choice for each policy kind (None: each persona's own)."""
+        return {"turn": self.turn_policy, "interrupt": self.interrupt_policy, "group": self.group_policy,
+                "responder": self.responder}
 
     def admins(self) -> frozenset[str]:
         """ADMIN_USER_IDS as a set of `platform:id` strings."""

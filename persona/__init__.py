@@ -31,6 +31,7 @@ class PolicyDefaults:
     turn_with_typing: str = "typing"
     interrupt: str = "revise"
     group: str = "mention"
+    responder: str = "stream"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ ADAPTIVE = "the adaptive threshold must be between 0 and 1 (adaptive:THRESHOLD)"
 
 
 def config_for(overrides: dict[str, Any]) -> ChatConfig:
-    return effective_config(load_persona("sunny"), 1.0, None, None, None, False, overrides)
+    return effective_config(load_persona("sunny"), 1.0, {}, False, overrides)
 
 
 def admin_says(name: str, *args: str, current: dict[str, Any] | None = None) -> CommandResult:

@@ -27,7 +27,7 @@ NAMES = [spec.name for spec in COMMANDS]
 
 
 def config_for(overrides: dict[str, Any]) -> ChatConfig:
-    return effective_config(load_persona("sunny"), 1.0, None, None, None, False, overrides)
+    return effective_config(load_persona("sunny"), 1.0, {}, False, overrides)
 
 
 def answer(name: str, *args: str, admin: bool = False, group: bool = False) -> str:
@@ -115,7 +115,7 @@ def test_every_registry_command_is_carried_out_and_only_whom_it_allows_may() -> 
 
 def test_the_usage_line_is_written_from_the_registry() -> None:
     assert USAGE == ("commands: /reset | /timing show | /timing set <field> <value> | /timing reset | "
-                     "/persona [name] | /policy turn|interrupt|group <name>")
+                     "/persona [name] | /policy turn|interrupt|group|responder <name>")
 
 
 def test_the_timing_fields_are_exactly_what_a_timing_holds() -> None:

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 
 from bot.core.commands import run_command
 from bot.core.config import ChatConfig, EngineDeps
 from bot.core.events import Command, ConversationKey, Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping, Nudge
 from bot.core.mailbox import Mailbox, Tick, new_done
-from bot.core.outbox import Outbox
+from bot.core.outbox import Delivered, Outbox
 from bot.core.ports import CutShortReply, Line, MessageChanged, TypingSeen
-from bot.core.reply import JobEnded, PartChanged, PartDelivered, ReplyContext, ReplyJob, continuation_note
+from bot.core.reply import ReplyJob
+from bot.core.reply_items import JobEnded, PartChanged, PartDelivered, ReplyContext, continuation_note
 from bot.core.state import ConversationState, Pending
 from policies.interrupt import Defer, Finish, Relay, Revise
 from policies.view import ConversationView, Ignore, Respond, WaitUntil
 
-log = logging.getLogger(__name__)
 _reply_ids = itertools.count(1)
 
 Item = Event | PartDelivered | PartChanged | JobEnded
@@ -63,10 +62,8 @@ class ConversationActor(Mailbox[Item]):
 
     async def prepare(self) -> None:
         """Restore from the store before the first item."""
-        if not self._restored:
-            await self._restore()
-
-    async def _restore(self) -> None:
+        if self._restored:
+            return
         stored = await self.deps.store.load(self.key)
         self._restored = True
         now = self.deps.clock.now()
@@ -95,10 +92,14 @@ class ConversationActor(Mailbox[Item]):
         if delivered is None:
             return False
         await self._answered(answers)  # in history the messages come before the line that answers them
-        await self.outbox.confirm(delivered)
-        self.state.remember([Line("bot", delivered.text, delivered.at)], ref=delivered.part_id)
+        await self._said(delivered)
         self.deps.trace(self.key, "part_sent", delivered.at, text=delivered.text, covers=answers)
         return True
+
+    async def _said(self, delivered: Delivered) -> None:
+        """A message reached the human: the store confirms it and the history has it."""
+        await self.outbox.confirm(delivered)
+        self.state.remember([Line("bot", delivered.text, delivered.at)], ref=delivered.part_id)
 
     async def handle(self, item: Item | Tick) -> None:
         """Handle one event, delivery, change or end of a reply, or a tick."""
@@ -174,7 +175,8 @@ class ConversationActor(Mailbox[Item]):
         assert self.job is not None
         now = self.deps.clock.now()
         cfg = self.config()
-        decision = cfg.interrupt_policy.decide(self._view(cfg), now, self.state.deferred_once)
+        decision = Relay() if self.job.listens else cfg.interrupt_policy.decide(
+            self._view(cfg), now, self.state.deferred_once)
         self.deps.trace(self.key, "interrupt", now, decision=type(decision).__name__.lower())
         if isinstance(decision, Finish):
             self.state.new_since_job = []
@@ -195,16 +197,12 @@ class ConversationActor(Mailbox[Item]):
             late = await job.stop(reason)
             if late is not None:  # a part that was on the wire when the stop came: it was said
                 await self._on_delivered(PartDelivered(job, late))
-        self.state.new_since_job = []
-        self.state.deferred_once = False
+        self.state.job_over()
 
     async def _on_delivered(self, item: PartDelivered) -> None:
-        covers = set(item.job.covers)
-        answered = [p.id for p in self.state.pending if p.id in covers]
-        if answered:
+        if answered := [p.id for p in self.state.pending if p.id in item.job.covers]:
             await self._answered(answered)  # the messages it answers go into history first
-        await self.outbox.confirm(item.delivered)
-        self.state.remember([Line("bot", item.delivered.text, item.delivered.at)], ref=item.delivered.part_id)
+        await self._said(item.delivered)
         if not item.recorded.done():
             item.recorded.set_result(None)
 
@@ -213,8 +211,7 @@ class ConversationActor(Mailbox[Item]):
             return
         self.job = None
         outcome = job.outcome
-        self.state.deferred_once = False
-        self.state.new_since_job = []
+        self.state.job_over()
         if outcome.hold_until is not None and not outcome.delivered:
             self.state.held_until = outcome.hold_until  # the session chose to wait: still unanswered
             return self.schedule(outcome.hold_until)
@@ -255,12 +252,10 @@ class ConversationActor(Mailbox[Item]):
         await self._start_job(self.config(), note=continuation_note(cut.delivered))
 
     def _on_nudge(self, nudge: Nudge) -> None:
-        now = self.deps.clock.now()
-        if self.state.pending or self.job is not None:
-            self.deps.trace(self.key, "nudge_dropped", now, reason=nudge.reason)
-            return  # the human wrote first, or a reply is under way
-        self.deps.trace(self.key, "nudge", now, reason=nudge.reason)
-        self._spawn_job(self.config(), note=nudge.note, is_group=nudge.is_group)
+        dropped = bool(self.state.pending) or self.job is not None  # the human wrote first, or a reply is under way
+        self.deps.trace(self.key, "nudge_dropped" if dropped else "nudge", self.deps.clock.now(), reason=nudge.reason)
+        if not dropped:
+            self._spawn_job(self.config(), note=nudge.note, is_group=nudge.is_group)
 
     async def _start_job(self, cfg: ChatConfig, note: str = "") -> None:
         if self._cut_short is not None:  # the human wrote since the crash: this reply covers it all
@@ -273,8 +268,9 @@ class ConversationActor(Mailbox[Item]):
 
     def _spawn_job(self, cfg: ChatConfig, note: str = "", is_group: bool = False) -> None:
         request = self.state.reply_request(cfg, self.deps.outlet.limit, note, is_group)
-        ctx = ReplyContext(self.deps.clock, self.deps.responder, self.outbox, cfg.pacing(self.deps.rng),
-                           self.deps.trace, self.enqueue)
+        deps = self.deps
+        ctx = ReplyContext(deps.clock, deps.responder_for(cfg.responder), self.outbox, cfg.pacing(deps.rng),
+                           deps.trace, self.enqueue)
         covers = tuple(p.id for p in self.state.pending)
         self.job = ReplyJob(ctx, request, covers, self.state.quote_target(), f"r{next(_reply_ids)}")
         self.state.new_since_job = []

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from bot.core.config import ChatConfig
 from bot.core.events import Command
 from persona import available_personas
 from policies.group import GROUP_POLICIES, group_policy
 from policies.interrupt import INTERRUPT_POLICIES, interrupt_policy
+from policies.responder import RESPONDERS, responder_kind
 from policies.timing import TIMING_FIELD_NAMES, TIMING_FIELDS, parse_timing_value  # noqa: F401 (the registry's)
 from policies.turn import TURN_POLICIES, turn_policy
 
@@ -23,22 +24,13 @@ Access = Literal["anyone", "admins in groups", "admins"]
 REFUSAL = "sorry, only admins can do that here"
 
 
-class Named(Protocol):
-    """Anything chosen by name: a policy."""
-
-    @property
-    def name(self) -> str:
-        """The name it was chosen by."""
-        ...
-
-
 @dataclass(frozen=True)
 class PolicyKind:
     """A decision whose policy an admin picks per chat: the names on offer and the check for a name."""
 
     name: str
     choices: tuple[str, ...]
-    build: Callable[[str], Named]  # the policy called so; ValueError, in words, for a bad name or value
+    build: Callable[[str], object]  # the policy called so; ValueError, in words, for a bad name or value
     groups_only: bool = False  # matters only where several people share a chat (not the web chat)
 
 
@@ -47,6 +39,7 @@ POLICY_KINDS: dict[str, PolicyKind] = {kind.name: kind for kind in (
     PolicyKind("turn", TURN_POLICIES, turn_policy),
     PolicyKind("interrupt", INTERRUPT_POLICIES, interrupt_policy),
     PolicyKind("group", GROUP_POLICIES, group_policy, groups_only=True),
+    PolicyKind("responder", RESPONDERS, responder_kind),
 )}
 
 
@@ -62,7 +55,7 @@ class Arg:
 
     @property
     def usage(self) -> str:
-        """`<value>`, `[name]` or `turn|interrupt|group`."""
+        """`<value>`, `[name]` or `turn|interrupt|group|responder`."""
         if self.optional:
             return f"[{self.name}]"
         return "|".join(self.choices) if self.spelled_out else f"<{self.name}>"

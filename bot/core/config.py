@@ -15,12 +15,13 @@ from bot.pacing import Pacing
 from persona import Persona, load_persona
 from policies.group import GroupPolicy, group_policy
 from policies.interrupt import InterruptPolicy, interrupt_policy
+from policies.responder import responder_kind
 from policies.timing import TIMING_FIELD_NAMES, Timing
 from policies.turn import TurnPolicy, turn_policy
 
 log = logging.getLogger(__name__)
 POLICY_FACTORIES: dict[str, Callable[[str], object]] = {
-    "turn": turn_policy, "interrupt": interrupt_policy, "group": group_policy,
+    "turn": turn_policy, "interrupt": interrupt_policy, "group": group_policy, "responder": responder_kind,
 }
 
 
@@ -35,6 +36,7 @@ class ChatConfig:
     group_policy: GroupPolicy
     scale: float
     sources: dict[str, str]
+    responder: str = "stream"
 
     def pacing(self, rng: random.Random) -> Pacing:
         """Durations for this chat's replies."""
@@ -43,7 +45,7 @@ class ChatConfig:
     def policy_names(self) -> dict[str, str]:
         """The name of the policy in effect for each decision (turn, interrupt, group)."""
         return {"turn": self.turn_policy.name, "interrupt": self.interrupt_policy.name,
-                "group": self.group_policy.name}
+                "group": self.group_policy.name, "responder": self.responder}
 
 
 CONFIG_CACHE = 1024
@@ -58,7 +60,7 @@ class EngineDeps:
     """Everything the actors of one platform share."""
 
     clock: Clock
-    responder: Responder
+    responder: Responder  # the `stream` session, and any kind not in `responders`
     outlet: Outlet
     store: Store
     persona: Persona
@@ -66,6 +68,8 @@ class EngineDeps:
     turn: str | None = None
     interrupt: str | None = None
     group: str | None = None
+    responder_kind: str | None = None  # RESPONDER: the kind every chat uses unless it chose one
+    responders: dict[str, Responder] = field(default_factory=dict)  # kind → session (e.g. "actions")
     failure_reply: str = "message"
     idle_seconds: float = 300.0
     fresh_seconds: float = 3600.0  # unanswered on restart and older than this: the late treatment
@@ -74,6 +78,10 @@ class EngineDeps:
     trace: Tracer = _no_trace
     _configs: dict[str, ChatConfig] = field(default_factory=dict, repr=False)
 
+    def responder_for(self, kind: str) -> Responder:
+        """The reply session of this kind (the default one when the bot has no such kind wired)."""
+        return self.responders.get(kind, self.responder)
+
     def chat_config(self, overrides: dict[str, Any]) -> ChatConfig:
         """Effective settings: chat overrides over engine settings over persona defaults (cached)."""
         cache_key = json.dumps(overrides, sort_keys=True)
@@ -81,17 +89,18 @@ class EngineDeps:
         if cfg is None:
             if len(self._configs) > CONFIG_CACHE:
                 self._configs.clear()
-            cfg = effective_config(self.persona, self.scale, self.turn, self.interrupt, self.group,
-                                   self.outlet.has_typing_signal, overrides)
+            bot_wide = {"turn": self.turn, "interrupt": self.interrupt, "group": self.group,
+                        "responder": self.responder_kind}
+            cfg = effective_config(self.persona, self.scale, bot_wide, self.outlet.has_typing_signal, overrides)
             self._configs[cache_key] = cfg
         return cfg
 
 
 def effective_config(
-    default_persona: Persona, scale: float, turn: str | None, interrupt: str | None, group: str | None,
-    has_typing: bool, overrides: dict[str, Any],
+    default_persona: Persona, scale: float, bot_wide: dict[str, str | None], has_typing: bool,
+    overrides: dict[str, Any],
 ) -> ChatConfig:
-    """A chat's settings from the bot-wide ones and its overrides."""
+    """A chat's settings from the bot-wide ones (policy kind → name or None) and its overrides."""
     sources: dict[str, str] = {}
     chosen_persona = overrides.get("persona")
     persona = load_persona(chosen_persona) if chosen_persona else default_persona
@@ -99,17 +108,16 @@ def effective_config(
     timing = persona.timing.with_overrides(timing_over)
     for name in TIMING_FIELD_NAMES:
         sources[name] = "override" if name in timing_over else f"persona {persona.name}"
-    default_turn = persona.policies.turn_with_typing if has_typing else persona.policies.turn
-    chosen_here = {name: usable_override(overrides, name) for name in POLICY_FACTORIES}
-    chosen = {
-        "turn": chosen_here["turn"] or turn or default_turn,
-        "interrupt": chosen_here["interrupt"] or interrupt or persona.policies.interrupt,
-        "group": chosen_here["group"] or group or persona.policies.group,
+    defaults = {
+        "turn": persona.policies.turn_with_typing if has_typing else persona.policies.turn,
+        "interrupt": persona.policies.interrupt, "group": persona.policies.group,
+        "responder": persona.policies.responder,
     }
-    bot_wide = {"turn": turn, "interrupt": interrupt, "group": group}
-    for name in chosen:
-        from_bot = "settings" if bot_wide[name] else f"persona {persona.name}"
-        sources[name] = "override" if chosen_here[name] else from_bot
+    chosen: dict[str, str] = {}
+    for name in POLICY_FACTORIES:
+        here = usable_override(overrides, name)
+        chosen[name] = here or bot_wide.get(name) or defaults[name]
+        sources[name] = "override" if here else ("settings" if bot_wide.get(name) else f"persona {persona.name}")
     return ChatConfig(
         persona=persona,
         timing=timing,
@@ -118,6 +126,7 @@ def effective_config(
         group_policy=group_policy(chosen["group"]),
         scale=scale,
         sources=sources,
+        responder=responder_kind(chosen["responder"]),
     )
 
 

@@ -79,13 +79,26 @@ class ReplyRequest:
     max_part_chars: int
     limit: int
     is_group: bool = False
+    max_wait: float = 40.0  # the chat's cap on waiting (a session's `check` waits no longer than this)
 
 
 @dataclass(frozen=True, slots=True)
 class Say:
-    """Send this text as one message; its Receipt (numbered by the order of the Says) comes back in the feed."""
+    """Send this text as one message; its Receipt (numbered by the order of the Says) comes back in the feed.
+
+    A `guarded` Say is withheld (its receipt says why) if the human writes before it is on the wire: the
+    session heard nothing of it when it decided to say this.
+    """
 
     text: str
+    guarded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """Show "typing…" (the session is composing) or stop showing it."""
+
+    on: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +133,7 @@ class Done:
     """The session has said all it wanted to."""
 
 
-Intent = Say | Edit | Unsend | Hold | StaySilent | Done
+Intent = Say | Typing | Edit | Unsend | Hold | StaySilent | Done
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +186,17 @@ class SessionFeed(Protocol):
         """Wait until Say number `part` was delivered or withheld."""
         ...
 
+    def note(self, kind: str, **data: Any) -> None:
+        """Put what the session did (a draft step, a check, a refusal) on the conversation's timeline."""
+        ...
+
 
 class Responder(Protocol):
-    """The LLM side of a reply session: hears the chat through `feed` and yields intents."""
+    """The LLM side of a reply session: hears the chat through `feed` and yields intents.
+
+    A responder whose class sets `listens = True` wants new messages relayed into its running session
+    (it decides itself what they change) instead of being stopped and asked again.
+    """
 
     def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
         """Yield intents until done; raise ResponderFailed when the model cannot be reached."""

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from bot.core.clock import Clock
 from bot.core.events import Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping
-from bot.core.outbox import Delivered, Outbox
+from bot.core.outbox import Delivered
 from bot.core.ports import (
     Done,
     Edit,
@@ -24,101 +21,27 @@ from bot.core.ports import (
     NewMessages,
     Receipt,
     ReplyRequest,
-    Responder,
     ResponderFailed,
     Say,
     StaySilent,
-    Tracer,
+    Typing,
     Unsend,
+)
+from bot.core.reply_items import (
+    JobEnded,
+    PartChanged,
+    PartDelivered,
+    QueuedChange,
+    QueuedPart,
+    ReplyContext,
+    ReplyOutcome,
+    SessionEnd,
 )
 from bot.core.session import Feed
 from bot.core.tasks import cancel_and_wait
 from bot.core.typing_indicator import TypingIndicator
-from bot.pacing import Pacing
 
 log = logging.getLogger(__name__)
-
-
-CONTINUE_NOTE = (
-    "You were cut off in the middle of your last reply (your phone died). You had already sent: {sent}. "
-    "Text the rest of what you meant to say, without repeating it; if nothing is left, say something short "
-    "and natural to pick the conversation back up."
-)
-
-
-def continuation_note(sent: tuple[str, ...]) -> str:
-    """The instruction for finishing a reply a crash cut short, after `sent` went out."""
-    return CONTINUE_NOTE.format(sent=" / ".join(f'"{text}"' for text in sent))
-
-
-@dataclass(frozen=True, slots=True)
-class _Part:
-    number: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Change:
-    part: int
-    text: str | None  # None: unsend
-
-
-@dataclass(frozen=True, slots=True)
-class _End:
-    how: Done | StaySilent | Hold
-    failure: ResponderFailed | None = None
-
-
-def _future() -> asyncio.Future[None]:
-    return asyncio.get_running_loop().create_future()
-
-
-@dataclass(frozen=True, slots=True)
-class PartDelivered:
-    """Inbox item: a part of `job` reached the human; `recorded` resolves once the actor stored it."""
-
-    job: ReplyJob
-    delivered: Delivered
-    recorded: asyncio.Future[None] = field(default_factory=_future)
-
-
-@dataclass(frozen=True, slots=True)
-class PartChanged:
-    """Inbox item: a delivered part was edited (`text`) or taken back (`text` None)."""
-
-    part_id: str
-    text: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class JobEnded:
-    """Inbox item: `job` is over (finished, failed or stopped)."""
-
-    job: ReplyJob
-
-
-@dataclass
-class ReplyOutcome:
-    """What a finished (or stopped) reply did."""
-
-    delivered: list[str] = field(default_factory=list)
-    cancelled: list[str] = field(default_factory=list)
-    failure: ResponderFailed | None = None
-    stop_reason: str | None = None
-    silent: bool = False
-    hold_until: float | None = None
-
-
-@dataclass
-class ReplyContext:
-    """What a reply needs from its conversation."""
-
-    clock: Clock
-    responder: Responder
-    outbox: Outbox
-    pacing: Pacing
-    trace: Tracer
-    post: Callable[[PartDelivered | PartChanged | JobEnded], None]
 
 
 class ReplyJob:
@@ -132,15 +55,20 @@ class ReplyJob:
         self.reply_to = reply_to
         self.reply_id = reply_id
         self.outcome = ReplyOutcome()
-        self.feed = Feed(ctx.clock)
+        self.listens = bool(getattr(ctx.responder, "listens", False))
+        self.feed = Feed(ctx.clock, note=lambda kind, **data: ctx.trace(ctx.outbox.key, kind, ctx.clock.now(), **data))
+        self._unsent: dict[int, QueuedPart] = {}  # said by the session, not yet delivered or withheld
+        self._withdrawn: set[int] = set()  # guarded parts the human's newer words made stale
+        self._withdraw = asyncio.Event()
+        self._composing: TypingIndicator | None = None
         self.parts: dict[int, Delivered] = {}
         self._recorded: dict[int, asyncio.Future[None]] = {}
         self._gate = asyncio.Event()
         self._gate.set()
-        self._queue: asyncio.Queue[_Part | _Change | _End] = asyncio.Queue()
+        self._queue: asyncio.Queue[QueuedPart | QueuedChange | SessionEnd] = asyncio.Queue()
         self._says = 0
         self._sending: asyncio.Task[Delivered | None] | None = None
-        self._typing: _Part | None = None
+        self._typing: QueuedPart | None = None
         self._generation: asyncio.Task[None] | None = None
         self.task: asyncio.Task[None] | None = None
 
@@ -183,6 +111,9 @@ class ReplyJob:
     def relay(self, lines: tuple[Line, ...], message_ids: list[str]) -> None:
         """Hand new messages to the running session, which now covers them too."""
         self.covers.extend(message_ids)
+        self._withdrawn.update(number for number, part in self._unsent.items() if part.guarded)
+        if self._withdrawn:
+            self._withdraw.set()
         self.feed.put(NewMessages(lines))
         self.resume()
 
@@ -228,30 +159,36 @@ class ReplyJob:
     async def _generate(self) -> None:
         ctx = self.ctx
         ctx.trace(ctx.outbox.key, "generation_start", ctx.clock.now(), covers=list(self.covers))
-        end = _End(Done())
+        end = SessionEnd(Done())
         try:
             async for intent in ctx.responder.reply(self.request, self.feed):
-                if self._take(intent):
-                    end = _End(intent)  # type: ignore[arg-type]
+                if await self._take(intent):
+                    end = SessionEnd(intent)  # type: ignore[arg-type]
                     break
         except ResponderFailed as exc:
-            end = _End(Done(), failure=exc)
+            end = SessionEnd(Done(), failure=exc)
         except Exception as exc:  # any responder error is a failed reply, never a silent one
             log.warning("the responder failed in %s: %s", self.key, type(exc).__name__)
-            end = _End(Done(), failure=ResponderFailed(type(exc).__name__))
+            end = SessionEnd(Done(), failure=ResponderFailed(type(exc).__name__))
         finally:
+            await self._compose(False)
             ctx.trace(ctx.outbox.key, "generation_end", ctx.clock.now())
         self._queue.put_nowait(end)
 
-    def _take(self, intent: Intent) -> bool:
+    async def _take(self, intent: Intent) -> bool:
         """Queue one intent for delivery; True when it ends the session."""
         if isinstance(intent, Say):
             if intent.text.strip():
-                self._queue.put_nowait(_Part(self._says, intent.text))
+                part = QueuedPart(self._says, intent.text, intent.guarded)
+                self._unsent[part.number] = part
+                self._queue.put_nowait(part)
                 self._says += 1
             return False
+        if isinstance(intent, Typing):
+            await self._compose(intent.on)
+            return False
         if isinstance(intent, Edit | Unsend):
-            self._queue.put_nowait(_Change(intent.part, intent.text if isinstance(intent, Edit) else None))
+            self._queue.put_nowait(QueuedChange(intent.part, intent.text if isinstance(intent, Edit) else None))
             return False
         return isinstance(intent, Done | StaySilent | Hold)
 
@@ -262,18 +199,21 @@ class ReplyJob:
         first = True
         while True:
             item = await self._queue.get()
-            if isinstance(item, _End):
+            if isinstance(item, SessionEnd):
                 self._finish(item)
                 return
-            if isinstance(item, _Change):
+            if isinstance(item, QueuedChange):
                 await self._change(item)
+                continue
+            if item.number in self._withdrawn:
+                self._withhold(item.number, item.text, "the human wrote again")
                 continue
             if not first:
                 await ctx.clock.sleep(ctx.pacing.part_pause())
             await self._type_and_send(item, first)
             first = False
 
-    def _finish(self, end: _End) -> None:
+    def _finish(self, end: SessionEnd) -> None:
         self.outcome.failure = end.failure
         if isinstance(end.how, StaySilent):
             self.outcome.silent = True
@@ -281,18 +221,22 @@ class ReplyJob:
         elif isinstance(end.how, Hold):
             self.outcome.hold_until = end.how.until
 
-    async def _type_and_send(self, part: _Part, first: bool) -> None:
+    async def _type_and_send(self, part: QueuedPart, first: bool) -> None:
         ctx = self.ctx
         self._typing = part  # from here until sent, a stop cancels this part
         await self._gate.wait()
         ctx.trace(ctx.outbox.key, "typing_start", ctx.clock.now())
         async with TypingIndicator(ctx.outbox.outlet, ctx.outbox.key, ctx.clock):
-            await ctx.clock.sleep(ctx.pacing.typing_time(part.text))
+            await self._sleep_unless_withdrawn(ctx.pacing.typing_time(part.text))
         ctx.trace(ctx.outbox.key, "typing_stop", ctx.clock.now())
         while True:
             await self._gate.wait()
+            if part.number in self._withdrawn:
+                self._typing = None
+                self._withhold(part.number, part.text, "the human wrote again")
+                return
             # Checked and started in one step of the event loop: no human message can slip in between.
-            self._sending = asyncio.create_task(self._send(part.text, self.reply_to if first else None))
+            self._sending = asyncio.create_task(self._send(part, self.reply_to if first else None))
             delivered = await asyncio.shield(self._sending)
             self._sending = None
             if delivered is not None:
@@ -300,10 +244,12 @@ class ReplyJob:
                 return
             # Withdrawn while the outlet made it wait: hold it until the gate opens again.
 
-    async def _send(self, text: str, reply_to: str | None) -> Delivered | None:
+    async def _send(self, part: QueuedPart, reply_to: str | None) -> Delivered | None:
+        text = part.text
         try:
-            return await self.ctx.outbox.send(text, reply_to=reply_to, reply_id=self.reply_id,
-                                              still_wanted=self._gate.is_set)
+            return await self.ctx.outbox.send(
+                text, reply_to=reply_to, reply_id=self.reply_id,
+                still_wanted=lambda: self._gate.is_set() and part.number not in self._withdrawn)
         except Exception:
             self._typing = None
             self.ctx.trace(self.ctx.outbox.key, "part_cancelled", self.ctx.clock.now(), text=text,
@@ -312,6 +258,7 @@ class ReplyJob:
 
     def _delivered(self, number: int, delivered: Delivered, post: bool = True) -> None:
         self._typing = None
+        self._unsent.pop(number, None)
         self.parts[number] = delivered
         self.outcome.delivered.append(delivered.text)
         self.ctx.trace(self.ctx.outbox.key, "part_sent", delivered.at, text=delivered.text, covers=list(self.covers))
@@ -321,7 +268,28 @@ class ReplyJob:
             self._recorded[number] = item.recorded
             self.ctx.post(item)
 
-    async def _change(self, change: _Change) -> None:
+    async def _sleep_unless_withdrawn(self, seconds: float) -> None:
+        """Type for `seconds`, cut short when a relay withdraws guarded parts."""
+        if self._withdraw.is_set():
+            return
+        waiting = asyncio.create_task(self._withdraw.wait(), name=f"withdraw:{self.key}")
+        typing = asyncio.create_task(self.ctx.clock.sleep(seconds), name=f"typing-time:{self.key}")
+        try:
+            await asyncio.wait([waiting, typing], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(waiting)
+            await cancel_and_wait(typing)
+
+    async def _compose(self, on: bool) -> None:
+        """Show "typing…" while the session composes (a draft that is not empty)."""
+        if on and self._composing is None:
+            self._composing = TypingIndicator(self.ctx.outbox.outlet, self.ctx.outbox.key, self.ctx.clock)
+            await self._composing.__aenter__()
+        elif not on and self._composing is not None:
+            composing, self._composing = self._composing, None
+            await composing.__aexit__(None, None, None)
+
+    async def _change(self, change: QueuedChange) -> None:
         delivered = self.parts.get(change.part)
         if delivered is None:
             return  # never delivered (or not yet): nothing to change on the platform
@@ -339,10 +307,11 @@ class ReplyJob:
             self._typing = None
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if isinstance(item, _Part):
+            if isinstance(item, QueuedPart):
                 self._withhold(item.number, item.text, reason)
 
     def _withhold(self, number: int, text: str, reason: str) -> None:
+        self._unsent.pop(number, None)
         self.outcome.cancelled.append(text)
         self.ctx.trace(self.ctx.outbox.key, "part_cancelled", self.ctx.clock.now(), text=text, reason=reason)
         self.feed.put(Receipt(number, False, text, reason))

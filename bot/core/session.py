@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.ports import Heard, Receipt
@@ -12,8 +14,9 @@ from bot.core.tasks import cancel_and_wait
 class Feed:
     """What a running reply session hears (new messages, edits, typing, receipts), in order, none lost."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, note: Callable[..., None] | None = None) -> None:
         self._clock = clock
+        self._note = note
         self._heard: list[Heard] = []
         self._receipts: dict[int, Receipt] = {}
         self._changed = asyncio.Event()
@@ -43,6 +46,11 @@ class Feed:
             self._changed.clear()
             await self._changed.wait()
         return self._receipts[part]
+
+    def note(self, kind: str, **data: Any) -> None:
+        """Put a step of the session on the conversation's timeline."""
+        if self._note is not None:
+            self._note(kind, **data)
 
     async def _until_changed(self, seconds: float) -> None:
         self._changed.clear()

@@ -60,6 +60,11 @@ class ConversationState:
         return cls(history=list(stored.history), pending=[Pending(m, m.at or now) for m in stored.pending],
                    overrides=dict(stored.overrides), rhythms=dict(stored.rhythms))
 
+    def job_over(self) -> None:
+        """A reply ended or was stopped: what came in during it, and any deferral, no longer apply."""
+        self.new_since_job = []
+        self.deferred_once = False
+
     def find(self, message_id: str) -> Pending | None:
         """The unanswered message with this id, if any."""
         return next((p for p in self.pending if p.id == message_id), None)
@@ -145,6 +150,7 @@ class ConversationState:
             max_part_chars=cfg.persona.typing.max_part_chars,
             limit=limit,
             is_group=pending[-1].msg.is_group if pending else is_group,
+            max_wait=cfg.timing.max_wait,
         )
 
     def quote_target(self) -> str | None:
