@@ -15,11 +15,12 @@ from bot.core.events import Author, ConversationKey, HumanMessage
 from bot.core.ports import always_wanted
 
 KEY = ConversationKey("terminal", "local")
+REMEMBERED = 1000  # messages whose text an unsend note can still quote
 
 
 @dataclass
 class TerminalOutlet:
-    """Prints the bot's messages and a "typing…" line to the terminal."""
+    """Prints the bot's messages, a "typing…" line, and a note when it edits or takes back a message."""
 
     clock: Clock
     name: str
@@ -30,6 +31,7 @@ class TerminalOutlet:
     has_typing_signal: bool = False
     _shown: bool = False
     _count: int = 0
+    _said: dict[str, str] = field(default_factory=dict)  # platform id -> text, newest last
 
     async def send(
         self, key: ConversationKey, text: str, reply_to: str | None, still_wanted: Callable[[], bool] = always_wanted
@@ -39,7 +41,26 @@ class TerminalOutlet:
         self._count += 1
         self.out.write(f"{self.name}: {text}\n")
         self.out.flush()
-        return f"t{self._count}"
+        platform_id = f"t{self._count}"
+        self._said[platform_id] = text
+        if len(self._said) > REMEMBERED:
+            del self._said[next(iter(self._said))]
+        return platform_id
+
+    async def edit(self, key: ConversationKey, platform_id: str, text: str) -> None:
+        """A printed line cannot change: print a note with the new text under it."""
+        self._said[platform_id] = text
+        self._note(f'edited: "{text}"')
+
+    async def delete(self, key: ConversationKey, platform_id: str) -> None:
+        """A printed line cannot be taken back: print a note saying which one was."""
+        text = self._said.pop(platform_id, None)
+        self._note("unsent a message" if text is None else f'unsent: "{text}"')
+
+    def _note(self, what: str) -> None:
+        self._clear()
+        self.out.write(f"\x1b[2m  ({self.name} {what})\x1b[0m\n")
+        self.out.flush()
 
     async def typing(self, key: ConversationKey) -> None:
         """Show a typing line (once per typing spell)."""
