@@ -13,9 +13,10 @@ from sqlmodel import select
 
 from bot.core.events import Author, ConversationKey, HumanMessage, Nudge
 from bot.core.ports import ReplyRequest
-from bot.storage.jobs import JobSettings, LongJobs, detect_follow_up, job_id
+from bot.storage.jobs import JobSettings, LongJobs, job_id
 from bot.storage.models import DOUBLE_TEXT, FIRED, FOLLOW_UP, SCHEDULED, FollowUp
 from bot.storage.sql_store import SqlStore
+from policies.promises import detect_follow_up
 from tests.kit import ChatScene, unanswered_texts
 
 pytest_plugins = ("tests.storage_kit",)

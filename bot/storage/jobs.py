@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,32 +36,12 @@ from bot.storage.models import (
 )
 from bot.storage.sql_store import SqlStore
 from bot.storage.url import create_sync_engine
+from policies.promises import detect_follow_up
 
 log = logging.getLogger(__name__)
 MISSED = "missed"
 NOT_CONNECTED_RETRY = 60.0  # seconds before a job whose platform is not running looks again
 Submit = Callable[[Nudge], object]
-
-_TOPIC = r"(?P<topic>[^.!?\n]{1,60}?)"
-_TOMORROW = r"(?:tomorrow|tmrw|tmr)"
-_YOU = r"(?:you|u)"
-_PROMISES = [
-    re.compile(rf"\b(?:let me know|lmk|tell me|keep me posted on) how {_TOPIC} (?:goes|went|turns out)\b", re.I),
-    re.compile(rf"\bgood luck (?:with|on|at|for) (?P<topic>[\w' ]{{1,60}}?)(?:\s+{_TOMORROW})?\s*(?:[^\w\s]|$)", re.I),
-    re.compile(rf"\b(?:talk|speak|chat|text)(?: to {_YOU}| with {_YOU})? (?:again )?{_TOMORROW}\b", re.I),
-    re.compile(rf"\b(?:catch up|check in|ttyl|see {_YOU})(?: again)? {_TOMORROW}\b", re.I),
-    re.compile(rf"\bi'?ll (?:check in|ask {_YOU}|follow up)(?: (?:about|on) {_TOPIC})? {_TOMORROW}\b", re.I),
-]
-
-
-def detect_follow_up(text: str) -> str | None:
-    """The bot promised to come back: the topic ("" if none named); None when it promised nothing."""
-    for pattern in _PROMISES:
-        match = pattern.search(text)
-        if match:
-            return (match.groupdict().get("topic") or "").strip(" ,")
-    return None
-
 
 def follow_up_note(kind: str, topic: str) -> str:
     """What the model is told when a job fires."""
