@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bot.adapters.telegram.runner import run_telegram, telegram_enabled
+from bot.adapters.telegram.run import run_telegram, telegram_enabled
 
 __all__ = ["run_telegram", "telegram_enabled"]
