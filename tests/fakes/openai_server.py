@@ -1,4 +1,9 @@
-"""A local fake of OpenAI's Chat Completions HTTP API, for tests that use the real client."""
+"""A local fake of OpenAI's Chat Completions HTTP API, for tests that use the real client.
+
+A scripted reply is a text, or an `Answer`: optional text plus tool calls (`call("append", text="hi")`),
+served as one JSON completion or streamed the way OpenAI streams tool calls (name first, arguments in
+pieces), whichever the request asked for. Every request body is kept in `requests`.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,11 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.openai_answers import Answer, answer_message, as_answer, tool_call_chunks
+
 Messages = list[dict[str, Any]]
-ReplyFn = Callable[[Messages], str | Awaitable[str]]
+Reply = str | Answer
+ReplyFn = Callable[[Messages], Reply | Awaitable[Reply]]
 
 _ERROR_KINDS: dict[int, tuple[str, str]] = {
     400: ("invalid_request_error", "invalid_request"),
@@ -58,7 +66,7 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.streams_cut_short = 0  # streams the client hung up on before their end
         self.url = ""
-        self._replies: deque[str] = deque()
+        self._replies: deque[Reply] = deque()
         self._reply_fn: ReplyFn | None = None
         self._faults: deque[_Fault] = deque()
         self._gate = asyncio.Event()
@@ -74,9 +82,9 @@ class FakeOpenAIServer:
         """Answer with fn(messages) (sync or async) once the queued fixed replies are used up."""
         self._reply_fn = fn
 
-    def replies(self, *texts: str) -> None:
-        """Queue fixed replies, used in order before reply_with's function or the default."""
-        self._replies.extend(texts)
+    def replies(self, *answers: Reply) -> None:
+        """Queue fixed replies (texts or Answers with tool calls), used in order before reply_with's function."""
+        self._replies.extend(answers)
 
     def fail_next(
         self,
@@ -119,6 +127,12 @@ class FakeOpenAIServer:
             raise AssertionError("no chat completion request received yet")
         messages: Messages = self.requests[-1].get("messages", [])
         return messages
+
+    def tool_results(self, request: int = -1) -> list[dict[str, Any]]:
+        """The tool results request number `request` carried back (the tool messages after its last answer), parsed."""
+        messages: Messages = self.requests[request].get("messages", [])
+        tail = list(itertools.takewhile(lambda m: m.get("role") == "tool", reversed(messages)))
+        return [json.loads(m["content"]) for m in reversed(tail)]
 
     async def wait_for_requests(self, count: int, timeout: float = 5.0) -> None:
         """Wait until at least `count` chat completion requests have arrived."""
@@ -182,7 +196,8 @@ class FakeOpenAIServer:
             return web.Response(status=503)
         if fault is not None and fault.malformed is None:
             return self._error(fault)
-        text = await self._next_reply(body.get("messages", []))
+        answer = as_answer(await self._next_reply(body.get("messages", [])))
+        text = answer.content or ""
         ident = f"chatcmpl-fake{next(self._ids)}"
         base = {
             "id": ident,
@@ -197,14 +212,14 @@ class FakeOpenAIServer:
         }
         if not body.get("stream"):
             await self._gate.wait()
-            message = {"role": "assistant", "content": text, "refusal": None}
+            message = answer_message(answer)
             return web.json_response(
                 {
                     **base,
                     "object": "chat.completion",
                     "usage": usage,
                     "choices": [
-                        {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+                        {"index": 0, "message": message, "logprobs": None, "finish_reason": answer.finish_reason}
                     ],
                 }
             )
@@ -235,7 +250,9 @@ class FakeOpenAIServer:
                 if self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
                 await send(chunk({"content": text[start : start + step]}))
-            await send(chunk({}, "stop"))
+            for delta in tool_call_chunks(answer):
+                await send(chunk(delta))
+            await send(chunk({}, answer.finish_reason))
             if (body.get("stream_options") or {}).get("include_usage"):
                 await send(
                     {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
@@ -246,7 +263,7 @@ class FakeOpenAIServer:
             self.streams_cut_short += 1  # the client went away mid-stream (it cancelled, or had enough)
         return response
 
-    async def _next_reply(self, messages: Messages) -> str:
+    async def _next_reply(self, messages: Messages) -> Reply:
         if self._replies:
             return self._replies.popleft()
         if self._reply_fn is None:
