@@ -18,10 +18,14 @@ from bot.core.clock import Clock, RealClock
 from bot.core.config import EngineDeps
 from bot.core.engine import Engine, EngineFactory
 from bot.core.events import ConversationKey
+from bot.core.judge_port import Judge
 from bot.core.ports import Outlet, Responder, Store
 from bot.core.tasks import cancel_and_wait
 from bot.core.trace import TraceRecorder
+from bot.llm.actions import ActionResponder
+from bot.llm.judge import OpenAIJudge
 from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.tool_model import ToolModel
 from bot.logs import setup_logging
 from bot.runtime import keep_gc_young, tune_gc
 from bot.settings import Settings
@@ -45,6 +49,8 @@ class Parts:
     jobs: LongJobs | None = None
     unanswered: list[ConversationKey] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)  # jitter in pacing; seeded in tests
+    responders: dict[str, Responder] = field(default_factory=dict)  # other kinds than `stream` (e.g. "actions")
+    judge: Judge | None = None  # the fast model of the `judge` policies (None: they decide by their rules)
 
 
 def build_responder(settings: Settings, clock: Clock) -> Responder:
@@ -57,6 +63,27 @@ def build_responder(settings: Settings, clock: Clock) -> Responder:
     return OpenAIResponder(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
 
 
+def build_responders(settings: Settings, clock: Clock) -> dict[str, Responder]:
+    """The responders besides `stream`, on the same model: `actions` (tool calls, one request per step)."""
+    assert settings.openai_api_key is not None and settings.llm_model is not None
+    client = openai.AsyncOpenAI(
+        base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value(),
+        timeout=settings.llm_timeout, max_retries=0,
+    )
+    model = ToolModel(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
+    return {"actions": ActionResponder(model)}
+
+
+def build_judge(settings: Settings, clock: Clock) -> Judge | None:
+    """The fast model for small decisions (LLM_FAST_*, defaulting to the main model), if one is set."""
+    base_url, api_key, model = settings.fast_llm()
+    if base_url is None or api_key is None or model is None:
+        return None
+    # No retries: the judge_timeout budget is small, and its rule decides when the model does not answer.
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
+    return OpenAIJudge(client, model, clock)
+
+
 def build_parts(settings: Settings) -> Parts:
     """Clock, responder, the durable store and the long-horizon jobs from settings."""
     settings.require_llm()
@@ -65,7 +92,8 @@ def build_parts(settings: Settings) -> Parts:
     jobs = LongJobs(store, settings.database_url, JobSettings(
         follow_up_after=settings.follow_up_after_seconds, double_text_after=settings.double_text_after_seconds,
         misfire_grace=settings.job_misfire_grace_seconds))
-    return Parts(settings, clock, build_responder(settings, clock), store, jobs)
+    return Parts(settings, clock, build_responder(settings, clock), store, jobs, judge=build_judge(settings, clock),
+                 responders=build_responders(settings, clock))
 
 
 async def open_storage(parts: Parts) -> None:
@@ -95,6 +123,8 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
         failure_reply=s.llm_failure_reply,
         rng=parts.rng, fresh_seconds=s.late_after_seconds, late_reply=s.late_reply,
         trace=TraceRecorder(parts.store),  # every platform's timeline is stored for `textbot timeline`
+        responders=parts.responders,
+        judge=parts.judge,
     )
     engine = Engine(deps)
     if parts.jobs is not None:

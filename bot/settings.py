@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     llm_attempts: int = 3
     llm_failure_reply: Literal["message", "silent"] = "message"
     local_model_path: str | None = None
+    llm_fast_model: str | None = None
+    llm_fast_base_url: str | None = None
+    llm_fast_api_key: SecretStr | None = None
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
@@ -68,7 +71,8 @@ class Settings(BaseSettings):
     @field_validator(
         "openai_base_url", "openai_api_key", "llm_model", "telegram_bot_token", "telegram_webhook_url",
         "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "responder", "web_token",
-        "double_text_after_seconds", "local_model_path", mode="before",
+        "double_text_after_seconds", "local_model_path", "llm_fast_model", "llm_fast_base_url", "llm_fast_api_key",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -127,6 +131,12 @@ class Settings(BaseSettings):
                     "too (in the environment or in .env); unset it to use the bundled local model"
                 )
 
+    def fast_llm(self) -> tuple[str | None, str | None, str | None]:
+        """(base URL, API key, model) of the fast model for small decisions: LLM_FAST_*, else the main ones."""
+        key = self.llm_fast_api_key or self.openai_api_key
+        return (self.llm_fast_base_url or self.openai_base_url, key.get_secret_value() if key else None,
+                self.llm_fast_model or self.llm_model)
+
     def policies(self) -> dict[str, str | None]:
         """The bot-wide choice for each policy kind (None: each persona's own)."""
         return {"turn": self.turn_policy, "interrupt": self.interrupt_policy, "group": self.group_policy,
@@ -139,7 +149,8 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value set, so logs can redact them."""
         out = []
-        for secret in (self.openai_api_key, self.telegram_bot_token, self.discord_bot_token, self.web_token):
+        for secret in (self.openai_api_key, self.llm_fast_api_key, self.telegram_bot_token, self.discord_bot_token,
+                       self.web_token):
             if secret is not None and secret.get_secret_value():
                 out.append(secret.get_secret_value())
         return out

@@ -54,7 +54,21 @@ class Score:
         return rng.random() < chance
 
 
-_FACTORIES: dict[str, Callable[[], GroupPolicy]] = {"mention": MentionOnly, "score": Score}
+@dataclass(frozen=True)
+class AskTheJudgeInGroups:
+    """Addressed: answer. Otherwise the fast model decides whether to join in (the engine asks it, within a
+    cooldown and an hourly cap); as a pure rule, and when the model gives no usable answer, only when addressed."""
+
+    name: str = "judge"
+
+    def should_answer(self, view: ConversationView, rng: random.Random) -> bool:
+        """Only when addressed (the rule when the fast model cannot be asked)."""
+        return view.addressed
+
+
+_FACTORIES: dict[str, Callable[[], GroupPolicy]] = {
+    "mention": MentionOnly, "score": Score, "judge": AskTheJudgeInGroups,
+}
 GROUP_POLICIES = tuple(_FACTORIES)
 
 

@@ -33,7 +33,12 @@ class Relay:
     """Hand the new messages to the running reply session, which hears them and covers them too."""
 
 
-InterruptDecision = Revise | Finish | Defer | Relay
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """Send what is queued as it is; the new messages need no answer of their own (they count as answered)."""
+
+
+InterruptDecision = Revise | Finish | Defer | Relay | Acknowledge
 
 # Short reactions that do not change what the bot was about to say.
 _ACK = re.compile(
@@ -102,10 +107,23 @@ class DeferThenJudge:
         return Revise()
 
 
+@dataclass(frozen=True)
+class AskTheJudge:
+    """The fast model judges each interruption (the engine asks it); as a pure rule, and whenever the
+    model gives no usable answer in time, it decides as `defer` does."""
+
+    name: str = "judge"
+
+    def decide(self, view: ConversationView, now: float, deferred_once: bool) -> InterruptDecision:
+        """The `defer` rule."""
+        return DeferThenJudge().decide(view, now, deferred_once)
+
+
 _FACTORIES: dict[str, Callable[[], InterruptPolicy]] = {
     "revise": AlwaysRevise,
     "finish": AlwaysFinish,
     "defer": DeferThenJudge,
+    "judge": AskTheJudge,
 }
 
 INTERRUPT_POLICIES = tuple(_FACTORIES)

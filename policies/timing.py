@@ -35,6 +35,12 @@ TIMING_FIELDS: tuple[TimingField, ...] = (
                 "s", "pause between two parts"),
     TimingField("max_parts", 1.0, 12.0, "max_parts must be a whole number between 1 and 12",
                 "parts", "most messages in one reply", whole=True, step=1.0),
+    TimingField("judge_timeout", 0.1, 30.0, "judge_timeout must be between 0.1 and 30 seconds",
+                "s", "how long the judge policies wait for the fast model before using their rule"),
+    TimingField("group_cooldown", 0.0, 86400.0, "group_cooldown must be between 0 and 86400 seconds",
+                "s", "group judge: quiet time after joining in unasked", step=1.0),
+    TimingField("group_max_per_hour", 0.0, 60.0, "group_max_per_hour must be a whole number between 0 and 60",
+                "replies", "group judge: most unasked replies in a group per hour", whole=True, step=1.0),
 )
 TIMING_FIELD_NAMES = tuple(f.name for f in TIMING_FIELDS)
 _BY_NAME = {f.name: f for f in TIMING_FIELDS}
@@ -51,6 +57,9 @@ class Timing:
     read_delay: float = 0.6
     part_pause: float = 0.8
     max_parts: int = 4
+    judge_timeout: float = 2.0
+    group_cooldown: float = 600.0
+    group_max_per_hour: int = 4
 
     def with_overrides(self, overrides: dict[str, Any]) -> Timing:
         """This timing with valid overrides applied (unknown fields are ignored)."""

@@ -34,9 +34,10 @@ async def test_the_commands_are_registered_globally_with_choices(make_scene: Mak
     timing_set_cmd = next(o for o in registered["timing"]["options"] if o["name"] == "set")
     field = next(o for o in timing_set_cmd["options"] if o["name"] == "field")
     assert [c["value"] for c in field["choices"]] == ["debounce", "max_wait", "wpm", "read_delay",
-                                                       "part_pause", "max_parts"]
+                                                       "part_pause", "max_parts", "judge_timeout",
+                                                       "group_cooldown", "group_max_per_hour"]
     kind, name = registered["policy"]["options"]
-    assert [c["value"] for c in kind["choices"]] == ["turn", "interrupt", "group"] and name["autocomplete"]
+    assert [c["value"] for c in kind["choices"]] == ["turn", "interrupt", "group", "responder"] and name["autocomplete"]
 
 
 async def test_reset_in_a_server_is_for_admins_and_in_a_dm_for_anyone(make_scene: Make) -> None:

@@ -1,7 +1,4 @@
-"""One conversation's actor: its own inbox and task, the only writer of its state.
-
-It decides when to answer and what to do when interrupted; reply jobs report back through its inbox.
-"""
+"""One conversation's actor, the only writer of its state: reply jobs and the fast model report to its inbox."""
 
 from __future__ import annotations
 
@@ -11,18 +8,19 @@ import itertools
 from bot.core.commands import run_command
 from bot.core.config import ChatConfig, EngineDeps
 from bot.core.events import Command, ConversationKey, Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping, Nudge
+from bot.core.judging import Judging, Verdict
 from bot.core.mailbox import Mailbox, Tick, new_done
 from bot.core.outbox import Delivered, Outbox
 from bot.core.ports import CutShortReply, Line, MessageChanged, TypingSeen
 from bot.core.reply import ReplyJob
 from bot.core.reply_items import JobEnded, PartChanged, PartDelivered, ReplyContext, continuation_note
 from bot.core.state import ConversationState, Pending
-from policies.interrupt import Defer, Finish, Relay, Revise
-from policies.view import ConversationView, Ignore, Respond, WaitUntil
+from policies.interrupt import Acknowledge, Defer, Finish, Relay, Revise
+from policies.view import Respond, WaitUntil
 
 _reply_ids = itertools.count(1)
 
-Item = Event | PartDelivered | PartChanged | JobEnded
+Item = Event | PartDelivered | PartChanged | JobEnded | Verdict
 
 
 class ConversationActor(Mailbox[Item]):
@@ -37,10 +35,12 @@ class ConversationActor(Mailbox[Item]):
         self.job: ReplyJob | None = None
         self._restored = False
         self._cut_short: CutShortReply | None = None
+        self.judging = Judging(key, deps, self.enqueue)  # the fast model's verdicts come back as inbox items
 
     def post(self, event: Event) -> asyncio.Future[None]:
         """Queue an event; the future resolves once it is stored and received (or carries why it was not)."""
-        if self.job is not None and self.job.interrupted_by(event, self.config().interrupt_policy.name):
+        if self.job is not None and not getattr(event, "from_bot", False) and self.job.interrupted_by(
+                event, self.config().interrupt_policy.name):
             self.job.pause()  # at once: nothing unsent may leave after this input arrived
         done = new_done()
         self.enqueue(event, done)
@@ -119,6 +119,8 @@ class ConversationActor(Mailbox[Item]):
             return self.state.change_line(item.part_id, item.text)
         elif isinstance(item, JobEnded):
             await self._on_job_ended(item.job)
+        elif isinstance(item, Verdict):
+            self.judging.take(item)  # the decision it answers is made again below, now with the answer
         await self._after_input()
 
     async def _on_message(self, msg: HumanMessage) -> None:
@@ -130,6 +132,8 @@ class ConversationActor(Mailbox[Item]):
             return  # a redelivery of a message we already have
         pending = Pending(msg, now)
         self.state.pending.append(pending)
+        if msg.from_bot:  # another bot: context for the conversation, never something to answer
+            return await self._answered([pending.id])
         self.state.typing_until = None  # sending a message ends that typing spell
         self.state.held_until = None  # new words: the turn is decided afresh
         self.deps.trace(self.key, "human_message", now, text=msg.text, id=msg.message_id)
@@ -173,13 +177,12 @@ class ConversationActor(Mailbox[Item]):
 
     async def _decide_interruption(self) -> None:
         assert self.job is not None
-        now = self.deps.clock.now()
-        cfg = self.config()
-        decision = Relay() if self.job.listens else cfg.interrupt_policy.decide(
-            self._view(cfg), now, self.state.deferred_once)
-        self.deps.trace(self.key, "interrupt", now, decision=type(decision).__name__.lower())
-        if isinstance(decision, Finish):
-            self.state.new_since_job = []
+        if (decision := await self.judging.interruption(self.job, self.state, self.config())) is None:
+            return  # the fast model was asked: its verdict comes back through the inbox
+        if isinstance(decision, Finish | Acknowledge):
+            new, self.state.new_since_job = self.state.new_since_job, []
+            if isinstance(decision, Acknowledge):  # the new messages need no answer of their own
+                await self._answered([p.id for p in new])
             self.job.resume()
         elif isinstance(decision, Relay):
             new, self.state.new_since_job = self.state.new_since_job, []
@@ -230,12 +233,8 @@ class ConversationActor(Mailbox[Item]):
         if not self.state.pending:
             return await self._continue_cut_short()
         cfg = self.config()
-        view = self._view(cfg)
-        decision = cfg.turn_policy.decide(view, now)
-        if isinstance(decision, Respond) and view.is_group and not cfg.group_policy.should_answer(view, self.deps.rng):
-            decision = Ignore("group policy: not for the bot")
-        self.deps.trace(self.key, "decision", now, decision=type(decision).__name__.lower(),
-                        until=getattr(decision, "at", None))
+        if (decision := await self.judging.turn(self.state, cfg, now)) is None:
+            return  # the fast model was asked whether to join in: its verdict comes back through the inbox
         if isinstance(decision, WaitUntil):
             self.schedule(decision.at)
         elif isinstance(decision, Respond):
@@ -276,9 +275,6 @@ class ConversationActor(Mailbox[Item]):
         self.state.new_since_job = []
         self.job.start()
 
-    def _view(self, cfg: ChatConfig) -> ConversationView:
-        return self.state.view(cfg.timing, self.deps.outlet.has_typing_signal)
-
     async def _answered(self, message_ids: list[str]) -> None:
         moved = self.state.take_answered(message_ids)
         await self.deps.store.mark_answered(self.key, [p.id for p in moved])
@@ -299,4 +295,5 @@ class ConversationActor(Mailbox[Item]):
     async def close(self) -> None:
         """Stop everything this actor runs (on shutdown)."""
         await self._stop_job("shutdown")
+        await self.judging.close()
         await self.close_mailbox()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.clock import Clock
+from bot.core.judge_port import Judge, UnsolicitedReplies
 from bot.core.ports import Outlet, Responder, Store, Tracer
 from bot.pacing import Pacing
 from persona import Persona, load_persona
@@ -76,6 +77,8 @@ class EngineDeps:
     late_reply: str = "late"  # "late": the persona's late line answers them; "silent": no reply
     rng: random.Random = field(default_factory=random.Random)
     trace: Tracer = _no_trace
+    judge: Judge | None = None  # the fast model the `judge` policies ask; None: they decide by their rules
+    unsolicited: UnsolicitedReplies = field(default_factory=UnsolicitedReplies)  # the group judge's cap
     _configs: dict[str, ChatConfig] = field(default_factory=dict, repr=False)
 
     def responder_for(self, kind: str) -> Responder:

@@ -37,6 +37,7 @@ class HumanMessage:
     is_group: bool = False
     addressed: bool = False
     at: float | None = None
+    from_bot: bool = False  # the platform says another bot wrote it: context for the chat, never answered
 
 
 @dataclass(frozen=True, slots=True)
