@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.telegram.delivery import retry_seconds, surely_unsent
-from bot.adapters.telegram.pacing import ChatLane
+from bot.adapters.telegram.lanes import ChatLane
 from bot.core.clock import VirtualClock
 from bot.core.ports import ReplyRequest
 from tests.telegram_kit import DM, TelegramScene, dm_key

@@ -26,7 +26,7 @@ import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.adapters.telegram.pacing import ChatLane
+from bot.adapters.telegram.lanes import ChatLane
 from bot.core.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class SendRetry:
     """How patiently one message is retried: bounded attempts, exponential backoff, a cap on flood waits."""
 
     attempts: int = 4
@@ -66,7 +66,7 @@ def surely_unsent(exc: TelegramError) -> bool:
     return isinstance(cause, _NEVER_SENT)
 
 
-async def send_at_most_once(clock: Clock, lane: ChatLane, policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:
+async def send_at_most_once(clock: Clock, lane: ChatLane, policy: SendRetry, call: Callable[[], Awaitable[T]]) -> T:
     """Run one sending Bot API call in `lane`'s turn, retrying only as the module docstring allows."""
     failures, flood_waited = 0, 0.0
     while True:

@@ -13,8 +13,8 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.adapters.telegram.delivery import RetryPolicy, retry_seconds, send_at_most_once
-from bot.adapters.telegram.pacing import ChatLanes
+from bot.adapters.telegram.delivery import SendRetry, retry_seconds, send_at_most_once
+from bot.adapters.telegram.lanes import ChatLanes
 from bot.adapters.telegram.translate import PLATFORM
 from bot.core.clock import Clock
 from bot.core.events import ConversationKey
@@ -68,10 +68,10 @@ class TelegramOutlet:
     typing_ttl: float = 5.0
     has_typing_signal: bool = False
 
-    def __init__(self, bot: Bot, clock: Clock, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, bot: Bot, clock: Clock, retry: SendRetry | None = None) -> None:
         self._bot = bot
         self._clock = clock
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or SendRetry()
         self._lanes = ChatLanes(clock)
         self._typing: dict[ConversationKey, asyncio.Task[None]] = {}
         self._deletable = DeleteWindow(clock)
