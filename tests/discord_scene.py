@@ -18,6 +18,7 @@ from bot.app import Parts, build_engine
 from bot.core.clock import VirtualClock
 from bot.core.engine import Engine
 from bot.core.events import Event
+from bot.core.judge_port import Judge
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import Responder
 from bot.settings import Settings
@@ -49,7 +50,9 @@ class DiscordScene:
     """People in a fake Discord (a server with a channel and a thread, and DMs) texting the bot."""
 
     def __init__(self, *, script: Callable[..., list[str]] | None = None, responder: Responder | None = None,
-                 settings: dict[str, Any] | None = None) -> None:
+                 settings: dict[str, Any] | None = None,
+                 responders: Callable[[VirtualClock], dict[str, Responder]] | None = None,
+                 judge: Callable[[VirtualClock], Judge] | None = None) -> None:
         self.clock = VirtualClock()
         self.server = FakeDiscordServer(now=self.clock.now)
         self.scripted = ScriptedResponder(self.clock)
@@ -58,7 +61,9 @@ class DiscordScene:
         values: dict[str, Any] = {"persona": "sunny", "admin_user_ids": f"discord:{ADMIN}", **(settings or {})}
         self.settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         self.store = MemoryStore()
-        self.parts = Parts(self.settings, self.clock, responder or self.scripted, self.store, rng=random.Random(7))
+        self.parts = Parts(self.settings, self.clock, responder or self.scripted, self.store, rng=random.Random(7),
+                           responders=responders(self.clock) if responders else {},
+                           judge=judge(self.clock) if judge else None)
         self.client = TextbotClient("sunny", self.settings.admins(), guild_ready_timeout=0.05)
         self.outlet = DiscordOutlet(self.client, self.clock)
         self.engine = build_engine(self.parts, self.outlet)

@@ -13,6 +13,7 @@ from bot.adapters.telegram import run_telegram
 from bot.app import Parts, engine_factory
 from bot.core.clock import VirtualClock
 from bot.core.events import ConversationKey
+from bot.core.judge_port import Judge
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import ReplyRequest, Responder
 from bot.settings import Settings
@@ -36,8 +37,12 @@ class TelegramScene:
 
     def __init__(self, *, script: Callable[[ReplyRequest], list[str]] | None = None,
                  responder: Responder | None = None, admins: str = "", store: MemoryStore | None = None,
-                 webhook_port: int | None = None, latency: float = 1.0) -> None:
+                 webhook_port: int | None = None, latency: float = 1.0,
+                 responders: Callable[[VirtualClock], dict[str, Responder]] | None = None,
+                 judge: Callable[[VirtualClock], Judge] | None = None) -> None:
         self.clock = VirtualClock()
+        self.judge = judge(self.clock) if judge else None  # the fast model of the `judge` policies
+        self.responders = responders(self.clock) if responders else {}  # kinds a chat may choose (`actions`)
         self.server = FakeTelegramServer(now=self.clock.now, token=TOKEN, bot_id=BOT_ID)
         self.scripted = ScriptedResponder(self.clock, latency=latency)
         if script is not None:
@@ -81,7 +86,8 @@ class TelegramScene:
         """Start the bot against the running server; return once it is polling (or its webhook is set)."""
         self.stop = asyncio.Event()
         self._polls_before = len(self.server.calls_of("getUpdates"))
-        parts = Parts(self.settings(), self.clock, self.responder, self.store)
+        parts = Parts(self.settings(), self.clock, self.responder, self.store, responders=self.responders,
+                      judge=self.judge)
         self.task = asyncio.create_task(run_telegram(
             parts.settings, engine_factory(parts), self.stop, poll_timeout=5.0, webhook_listen="127.0.0.1",
             webhook_port=self.webhook_port or 0), name="telegram-under-test")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +17,7 @@ from bot.core.clock import VirtualClock
 from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import Outlet, Store
+from bot.core.ports import Outlet, Responder, Store
 from bot.web import WebServer, create_web_app
 from bot.web.chat import WebChat
 from persona import load_persona
@@ -84,7 +84,8 @@ class WebSite:
 
 
 @asynccontextmanager
-async def web_chat(store: Store | None = None, idle_seconds: float = 300.0, latency: float = 1.0
+async def web_chat(store: Store | None = None, idle_seconds: float = 300.0, latency: float = 1.0,
+                   responders: Callable[[VirtualClock], dict[str, Responder]] | None = None,
                    ) -> AsyncIterator[WebSite]:
     """The web chat on a free port of 127.0.0.1; the bot answers "ok" to everything (the model takes `latency`)."""
     clock = VirtualClock()
@@ -92,7 +93,8 @@ async def web_chat(store: Store | None = None, idle_seconds: float = 300.0, late
     def build(outlet: Outlet) -> Engine:
         return Engine(EngineDeps(clock=clock, responder=ScriptedResponder(clock, latency=latency), outlet=outlet,
                                  store=store or MemoryStore(), persona=load_persona("sunny"), turn="fixed",
-                                 rng=random.Random(3), idle_seconds=idle_seconds))
+                                 rng=random.Random(3), idle_seconds=idle_seconds,
+                                 responders=responders(clock) if responders else {}))
 
     app = create_web_app(build)
     server = WebServer(app, "127.0.0.1", 0)
