@@ -1,0 +1,103 @@
+"""`textbot duet A B`: two personas text each other in this terminal, on the real clock, in one memory store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from bot.core.clock import Clock, RealClock
+from bot.core.config import EngineDeps
+from bot.core.engine import Engine
+from bot.core.memory_store import MemoryStore
+from bot.core.ports import Outlet, Responder, Store
+from bot.core.trace import TraceRecorder
+from bot.duet.run import Duet, DuetLine, DuetResult, format_line
+from bot.settings import ConfigError, Settings
+from persona import available_personas, load_persona
+
+ResponderMaker = Callable[[Settings, Clock], Responder]
+
+
+def actions_maker() -> ResponderMaker:
+    """How to build the `actions` responder; a ConfigError when this build of textbot has none."""
+    try:
+        from bot.llm.actions import ActionResponder
+        from bot.llm.tool_model import ToolModel
+    except ImportError as exc:
+        raise ConfigError(f"the actions responder is not available in this build ({exc})") from exc
+    import openai
+
+    from bot.llm.openai_responder import RetryPolicy
+
+    def make(settings: Settings, clock: Clock) -> Responder:
+        assert settings.openai_api_key is not None and settings.llm_model is not None
+        key = settings.openai_api_key.get_secret_value()
+        client = openai.AsyncOpenAI(base_url=settings.openai_base_url, api_key=key, timeout=settings.llm_timeout,
+                                    max_retries=0)
+        retry = RetryPolicy(attempts=settings.llm_attempts)
+        return ActionResponder(ToolModel(client, settings.llm_model, clock, retry))
+
+    return make
+
+
+def check_names(a: str, b: str) -> None:
+    """Two different personas that exist, or a ConfigError saying what is wrong."""
+    known = available_personas()
+    for name in (a, b):
+        if name not in known:
+            raise ConfigError(f"no persona named {name!r} (there are: {', '.join(known)})")
+    if a == b:
+        raise ConfigError("pick two different personas (each message is printed with its persona's name)")
+
+
+def engine_builder(settings: Settings, clock: Clock, store: Store, stream: Responder,
+                   actions: Responder | None) -> Callable[[Outlet], Engine]:
+    """Engines as bot/app.py builds them (settings' policies and timing), sharing one clock and one store."""
+
+    def build(outlet: Outlet) -> Engine:
+        return Engine(EngineDeps(
+            clock=clock, responder=stream, outlet=outlet, store=store, persona=load_persona(settings.persona),
+            scale=settings.timing_scale, turn=settings.turn_policy, interrupt=settings.interrupt_policy,
+            group=settings.group_policy, responder_kind=settings.responder, failure_reply=settings.llm_failure_reply,
+            responders={"actions": actions} if actions is not None else {}, trace=TraceRecorder(store),
+        ))
+
+    return build
+
+
+def printer(out: TextIO, quiet_drafts: bool) -> Callable[[DuetLine], None]:
+    """Print each line as it happens (drafts dimmed, or not at all)."""
+
+    def show(line: DuetLine) -> None:
+        if line.draft and quiet_drafts:
+            return
+        print(format_line(line), file=out, flush=True)
+
+    return show
+
+
+async def duet_main(settings: Settings, a: str, b: str, topic: str, messages: int, seconds: float, responder: str,
+                    quiet_drafts: bool, make_stream: ResponderMaker, make_actions: ResponderMaker | None) -> DuetResult:
+    """Run one duet on the real clock until N messages, S seconds or Ctrl-C; engines closed either way."""
+    clock = RealClock()
+    actions = make_actions(settings, clock) if make_actions is not None else None
+    build = engine_builder(settings, clock, MemoryStore(), make_stream(settings, clock), actions)
+    duet = Duet(clock, build, (a, b), responder=responder, on_line=printer(sys.stdout, quiet_drafts))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms: Ctrl-C cancels instead
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    print(f"{a} and {b} text each other about {topic!r} ({responder}); Ctrl-C to stop", flush=True)
+    try:
+        result = await duet.run(topic, messages, seconds, stop)
+    finally:
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(signal.SIGINT)
+    print(f"-- {len(result.sends)} messages in {result.ended - result.started:.0f} s, {result.crossings} crossed, "
+          f"{result.refused_pushes} pushes refused, {result.cancelled_parts} drafts withheld ({result.stopped_by})",
+          flush=True)
+    return result
