@@ -16,7 +16,7 @@ LEGEND_H = 26.0
 BAR_H = 14.0
 ROW_H = 14.0
 CHAR_W = 6.1  # average width of an 11px glyph, to keep labels from overlapping
-LABEL_ROWS = {"human": 3, "turn": 1, "bot": 3}
+LABEL_ROWS = {"human": 3, "turn": 1, "llm": 2, "bot": 3}
 MAX_TEXT = 30
 
 STYLE = """
@@ -37,6 +37,9 @@ text{font:11px system-ui,-apple-system,'Segoe UI',sans-serif;fill:#334155}
 .edited circle{fill:#fff;stroke:#d97706;stroke-width:2}.edited .reason{fill:#b45309;font-style:italic}
 .unsent path{fill:none;stroke:#64748b;stroke-width:1.8}
 .unsent .text{fill:#64748b;text-decoration:line-through}.unsent .reason{fill:#64748b;font-style:italic}
+.action rect{fill:#7c3aed}.action_push path{fill:#16a34a}.action_refused path{fill:#dc2626}
+.action .reason,.action_push .reason{fill:#6d28d9;font-style:italic}
+.action_refused .reason{fill:#b91c1c;font-style:italic}
 .leader{stroke:#cbd5e1}
 .mark:not(.cancelled) text{paint-order:stroke;stroke:rgba(255,255,255,.85);stroke-width:3px;stroke-linejoin:round}
 .squeeze line{stroke:#94a3b8;stroke-dasharray:2 3}.squeeze text{fill:#64748b;font-size:10px}
@@ -47,6 +50,7 @@ LEGEND = (
     ("respond", "respond"), ("interrupt", "you interrupted: what to do"),
     ("generation", "model generating"), ("bot_typing", "bot typing"),
     ("sent", "part sent"), ("cancelled", "part cancelled"), ("edited", "part edited"), ("unsent", "part unsent"),
+    ("action", "model action"), ("action_push", "push sent"), ("action_refused", "push refused"),
 )
 
 
@@ -152,6 +156,10 @@ def _glyph(kind: str, x: float, y: float) -> str:
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/>'
     if kind == "edited":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4"/>'
+    if kind == "action":  # a step of an `actions` session: a small square on the model's lane
+        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7"/>'
+    if kind in ("action_push", "action_refused"):  # an arrow up: out to the human (or not)
+        return f'<path d="M{x:.1f} {y - 6:.1f}L{x + 5:.1f} {y + 4:.1f}L{x - 5:.1f} {y + 4:.1f}Z"/>'
     if kind == "unsent":  # a crossed-out circle: it was there, and was taken back
         return (f'<path d="M{x + 4.5:.1f} {y:.1f}A4.5 4.5 0 1 1 {x - 4.5:.1f} {y:.1f}A4.5 4.5 0 1 1 {x + 4.5:.1f} '
                 f'{y:.1f}M{x - 3.2:.1f} {y + 3.2:.1f}L{x + 3.2:.1f} {y - 3.2:.1f}"/>')

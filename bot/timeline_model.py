@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.ports import TraceEvent
+from bot.timeline_actions import describe_action
 
 # (lane id, label shown at the left), top to bottom.
 LANES: tuple[tuple[str, str], ...] = (
@@ -119,6 +120,8 @@ def build_lanes(events: list[TraceEvent]) -> Lanes:
             marks.append(Mark("bot", ev.at, "edited", str(d.get("text", "")), f"was: {d.get('was', '')}"))
         elif ev.kind == "part_unsent":
             marks.append(Mark("bot", ev.at, "unsent", str(d.get("text", "")), "taken back"))
+        elif ev.kind.startswith("action_"):
+            _add_action(marks, Mark("llm", ev.at, *describe_action(ev.kind, d)))
     spans.extend(_merge(typing))
     spans.sort(key=lambda s: (s.start, s.lane))
     end = max([last, *(s.end for s in spans)])
@@ -132,6 +135,16 @@ def _add_cancelled(marks: list[Mark], mark: Mark) -> None:
         marks[-1] = Mark(last.lane, last.at, last.kind, f"{last.label} · {mark.label}", last.detail)
     else:
         marks.append(mark)
+
+
+def _add_action(marks: list[Mark], mark: Mark) -> None:
+    """Steps of one model answer (the same instant, the same kind) become one mark: append "a" · append "b"."""
+    last = next((m for m in reversed(marks) if m.lane == "llm"), None)
+    if last is not None and last.kind == mark.kind and mark.at - last.at < 0.05:
+        marks.remove(last)
+        detail = "; ".join(d for d in (last.detail, mark.detail) if d)
+        mark = Mark(last.lane, last.at, last.kind, f"{last.label} · {mark.label}", detail)
+    marks.append(mark)
 
 
 def _decision(events: list[TraceEvent], index: int) -> Span | Mark:

@@ -127,3 +127,7 @@ async def test_in_the_web_chat_the_human_never_sees_a_draft_their_new_message_ma
         assert any(m["type"] == "typing" and m["on"] for m in seen[:-1]), "typing… before the text"
         bots = [b["text"] for b in (await site.welcome("tab-actions"))["transcript"] if b["role"] == "bot"]
         assert bots == ["6am?? no way"], "the first draft never became a bubble"
+        svg = (await tab.next("timeline"))["svg"]
+        while 'class="mark action_push"' not in svg:  # redraws are coalesced: the last one has every step
+            svg = (await tab.next("timeline"))["svg"]
+        assert 'class="mark action_refused"' in svg and "push “yes i'd love to” (refused: they wrote" in svg
