@@ -58,6 +58,7 @@ class Judging:
         self._ready: Verdict | None = None
         self._episode: tuple[str, str] | None = None  # (reply, first new message): one interruption
         self._mode = ""  # of this interruption: "" | "deferred" (until the burst ends) | "again" | "rule"
+        self._why = ""  # why the rule took over
 
     def take(self, verdict: Verdict) -> None:
         """Keep the answer to the open question for the decision that follows; an older question's is dropped."""
@@ -83,8 +84,8 @@ class Judging:
         episode = (job.reply_id, state.new_since_job[0].id)
         if episode != self._episode:
             self._episode, self._mode = episode, ""
-        if self._mode == "rule":  # the model failed this interruption once: the rule sees it through
-            return self._by_rule(view, now, state.deferred_once, "the fast model failed earlier")
+        if self._mode == "rule":  # the rule took this interruption over: it sees it through
+            return self._by_rule(view, now, state.deferred_once, self._why)
         if self._mode == "deferred":
             waiting = cfg.turn_policy.decide(view, now)
             if isinstance(waiting, WaitUntil):
@@ -102,12 +103,14 @@ class Judging:
     def _rule_on(self, verdict: Verdict, job: ReplyJob, view: ConversationView, now: float, cfg: ChatConfig,
                  deferred_once: bool) -> InterruptDecision:
         if verdict.ruling is None:
-            self._mode = "rule"
+            self._mode, self._why = "rule", verdict.failure
             return self._by_rule(view, now, deferred_once, verdict.failure, verdict.seconds)
         choice, reason = verdict.ruling.choice, verdict.ruling.reason
         decision, by_model = judged_interruption(choice, view, now, cfg.turn_policy, listens=job.listens,
                                                  again=self._mode == "again", deferred_once=deferred_once)
-        if isinstance(decision, Defer) and by_model:
+        if not by_model:  # relay to a session that does not listen, or nothing left to defer to
+            self._mode, self._why = "rule", f"the defer rule, after the model chose {choice}"
+        elif isinstance(decision, Defer):
             self._mode = "deferred"
         self._trace("interrupt", choice, reason=reason, by="judge", applied=type(decision).__name__.lower(),
                     seconds=round(verdict.seconds, 3))

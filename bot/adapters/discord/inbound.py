@@ -63,8 +63,12 @@ class Translator:
         return self._client.user.id if self._client.user is not None else None
 
     def message(self, message: discord.Message) -> HumanMessage | None:
-        """A human's message: DMs always reach the bot; in servers `addressed` says if it was for it."""
-        if not from_human(message):
+        """A human's message: DMs always reach the bot; in servers `addressed` says if it was for it.
+
+        Another bot's chat message in a server comes as context (`from_bot`): the engine never answers it.
+        """
+        from_bot = message.author.bot and message.guild is not None and message.author.id != self._me()
+        if not (from_human(message) or (from_bot and message.webhook_id is None and message.type in _CHAT_TYPES)):
             return None
         kinds = tuple(attachment_kind(a) for a in message.attachments) + ("sticker",) * len(message.stickers)
         is_group = message.guild is not None
@@ -72,7 +76,7 @@ class Translator:
             key=self.key(message.channel.id), message_id=str(message.id),
             author=Author(str(message.author.id), message.author.display_name),
             text=self.text(message), attachments=kinds, is_group=is_group,
-            addressed=not is_group or self.addressed(message),
+            addressed=not is_group or self.addressed(message), from_bot=from_bot,
         )
 
     def text(self, message: discord.Message) -> str:

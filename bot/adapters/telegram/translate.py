@@ -115,15 +115,20 @@ class Addressing:
 
 
 def human_message(message: Message, addressing: Addressing) -> HumanMessage | None:
-    """The engine's HumanMessage for a new Telegram message; None for bots, service messages and the like."""
-    author = author_of(message)
+    """The engine's HumanMessage for a new Telegram message; None for service messages and the like.
+
+    Another bot's message in a group (Telegram shows bots few of those) comes as context (`from_bot`).
+    """
+    author, user, from_bot = author_of(message), message.from_user, False
+    if author is None and user is not None and user.is_bot and is_group(message):
+        author, from_bot = Author(str(user.id), user.full_name), True
     text, kinds = text_of(message), attachment_kinds(message)
     if author is None or message.is_automatic_forward or not (text.strip() or kinds):
         return None
     group = is_group(message)
     return HumanMessage(
         key=conversation_key(message), message_id=str(message.message_id), author=author, text=text,
-        attachments=kinds, is_group=group, addressed=not group or addressing.addressed(message),
+        attachments=kinds, is_group=group, addressed=not group or addressing.addressed(message), from_bot=from_bot,
     )
 
 
