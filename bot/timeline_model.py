@@ -102,7 +102,9 @@ def build_lanes(events: list[TraceEvent]) -> Lanes:
             else:
                 marks.append(item)
         elif ev.kind == "interrupt":
-            marks.append(Mark("turn", ev.at, "interrupt", str(d.get("decision", "?"))))
+            marks.append(_judged(ev, "interrupt"))
+        elif ev.kind == "group":  # whether to join a group's talk unasked (the group judge)
+            marks.append(_judged(ev, "respond" if d.get("decision") == "respond" else "ignore"))
         elif ev.kind == "generation_start":
             stop = _next_at(events, i, frozenset({"generation_end"}))
             covers = d.get("covers") or []
@@ -145,6 +147,21 @@ def _add_action(marks: list[Mark], mark: Mark) -> None:
         detail = "; ".join(d for d in (last.detail, mark.detail) if d)
         mark = Mark(last.lane, last.at, last.kind, f"{last.label} · {mark.label}", detail)
     marks.append(mark)
+
+
+def _judged(ev: TraceEvent, kind: str) -> Mark:
+    """A decision, and when the fast model or its rule made it, who did, what was done and why."""
+    d = ev.data
+    label = str(d.get("decision", "?"))
+    if d.get("by"):
+        label += f" ({d['by']})"
+    if d.get("applied") and d["applied"] not in (d.get("decision"), _SAME.get(str(d.get("decision")))):
+        label += f" → {d['applied']}"
+    return Mark("turn", ev.at, kind, label, str(d.get("reason", "")))
+
+
+# The judge's choices and the engine's decisions that carry them out (shown once when they agree).
+_SAME = {"restart": "revise", "ignore": "acknowledge", "continue": "finish"}
 
 
 def _decision(events: list[TraceEvent], index: int) -> Span | Mark:
