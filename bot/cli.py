@@ -66,6 +66,19 @@ def _bench_turns(args: argparse.Namespace) -> int:
     return turns_main(args)
 
 
+def _duet(args: argparse.Namespace) -> int:
+    from bot.app import build_responder
+    from bot.duet.cli import duet_command
+
+    return duet_command(args, Settings(), build_responder, _with_llm)
+
+
+def _bench_duet(args: argparse.Namespace) -> int:
+    from bot.bench.duet import main as duet_bench_main
+
+    return duet_bench_main(args)
+
+
 def _timeline(args: argparse.Namespace) -> int:
     from bot.timeline_cli import timeline_command
 
@@ -85,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run every platform whose token is set (none: the local web chat)")
     run.set_defaults(func=_run)
     sub.add_parser("chat", help="text the bot from this terminal").set_defaults(func=_chat)
+    from bot.duet.cli import add_arguments as duet_arguments
+
+    duet = sub.add_parser("duet", help="two personas text each other, without turns (seed 001)")
+    duet_arguments(duet)
+    duet.set_defaults(func=_duet)
     cfg = sub.add_parser("config", help="show or change one chat's timing and policies",
                          usage="textbot config show|set|reset --platform P --chat ID [--thread T] [FIELD VALUE]")
     cfg.add_argument("action", choices=["show", "set", "reset"])
@@ -114,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(turns)
     turns.set_defaults(func=_bench_turns)
+    from bot.bench.duet import add_arguments as duet_bench_arguments
+
+    duet_bench = bench.add_parser("duet", help="many short duets in virtual time: crossings per responder kind")
+    duet_bench_arguments(duet_bench)
+    duet_bench.set_defaults(func=_bench_duet)
     # Its options are parsed by the trainer itself (main() hands them over): --seed, --out, --json.
     bench.add_parser("train-turns", help="train the turn-end model on the chitchat train split (needs numpy)")
     return parser

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TextIO
 
 from bot.core.clock import Clock, RealClock
 from bot.core.config import EngineDeps
@@ -20,6 +21,7 @@ from bot.settings import ConfigError, Settings
 from persona import available_personas, load_persona
 
 ResponderMaker = Callable[[Settings, Clock], Responder]
+WithModel = Callable[[Callable[[Settings], Awaitable[None]], Settings], Coroutine[Any, Any, None]]  # _with_llm
 
 
 def actions_maker() -> ResponderMaker:
@@ -101,3 +103,33 @@ async def duet_main(settings: Settings, a: str, b: str, topic: str, messages: in
           f"{result.refused_pushes} pushes refused, {result.cancelled_parts} drafts withheld ({result.stopped_by})",
           flush=True)
     return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`textbot duet`'s arguments."""
+    parser.add_argument("a", metavar="PERSONA_A", help="the persona who texts first")
+    parser.add_argument("b", metavar="PERSONA_B", help="the persona who answers")
+    parser.add_argument("--topic", default="what you did this weekend", help="what A is nudged to text about")
+    parser.add_argument("--messages", type=int, default=20, help="stop after this many messages (both bots)")
+    parser.add_argument("--seconds", type=float, default=300.0, help="stop after this many seconds")
+    parser.add_argument("--responder", choices=["stream", "actions"], default="stream",
+                        help="the reply sessions both bots use")
+    parser.add_argument("--quiet-drafts", action="store_true", help="do not print withheld or refused drafts")
+
+
+def duet_command(args: argparse.Namespace, settings: Settings, make_stream: ResponderMaker, with_llm: WithModel) -> int:
+    """Check the arguments, start the model if none is configured, run the duet; 0 when it ended."""
+    check_names(args.a, args.b)
+    if args.messages < 1 or args.seconds <= 0:
+        raise ConfigError("--messages must be 1 or more and --seconds more than 0")
+    make_actions = actions_maker() if args.responder == "actions" else None
+    from bot.logs import setup_logging
+
+    setup_logging(settings)
+
+    async def main(ready: Settings) -> None:
+        await duet_main(ready, args.a, args.b, args.topic, args.messages, args.seconds, args.responder,
+                        args.quiet_drafts, make_stream, make_actions)
+
+    asyncio.run(with_llm(main, settings))
+    return 0

@@ -162,7 +162,7 @@ class Duet:
             elif event.kind == "part_sent":
                 self._show(DuetLine(event.at, outlet.name, str(data.get("text", ""))))
             elif event.kind == "part_cancelled":
-                self.cancelled += 1
+                self.cancelled += data.get("reason") != "shutdown"  # the duet's own end is not a withheld draft
                 last_withheld[:] = [str(data.get("text", ""))]
                 self._show(DuetLine(event.at, outlet.name, last_withheld[0], True, str(data.get("reason", ""))))
             elif event.kind == "action_push" and not data.get("sent", True):
