@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.core.commands import run_command
 from bot.core.config import ChatConfig, effective_config
@@ -113,9 +114,10 @@ def test_admins_choose_the_judge_policies_and_tune_its_fields_in_words() -> None
 
 
 def test_the_fast_model_defaults_to_the_main_one_and_each_part_can_be_set_alone() -> None:
-    main = {"openai_base_url": "http://main/v1", "openai_api_key": "sk-main", "llm_model": "big"}
-    assert Settings(_env_file=None, **main).fast_llm() == ("http://main/v1", "sk-main", "big")  # type: ignore[call-arg]
-    fast = Settings(_env_file=None, **main, llm_fast_model="small", llm_fast_api_key="sk-fast")  # type: ignore[call-arg]
+    main: dict[str, Any] = {"_env_file": None, "openai_base_url": "http://main/v1", "openai_api_key": "sk-main",
+                            "llm_model": "big"}
+    assert Settings(**main).fast_llm() == ("http://main/v1", "sk-main", "big")
+    fast = Settings(**main, llm_fast_model="small", llm_fast_api_key=SecretStr("sk-fast"))
     assert fast.fast_llm() == ("http://main/v1", "sk-fast", "small")
     assert "sk-fast" in fast.secrets(), "the fast key is redacted from logs too"
     with pytest.raises(ValueError, match="unknown interrupt policy"):
