@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from bot.timeline import render_timeline_svg
 from bot.web.auth import AccessGate
 from bot.web.chat import TAB_ID, EngineFactory, WebChat, conversation_key
+from bot.web.duet import duet_page, duet_socket
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def create_web_app(engine_factory: EngineFactory, *, token: str | None = None, m
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.chat = WebChat(engine_factory, model)
+        app.state.engine_factory = engine_factory  # the duet page builds its two engines with it
         try:
             yield
         finally:
@@ -87,6 +89,8 @@ def create_web_app(engine_factory: EngineFactory, *, token: str | None = None, m
         routes=[
             Route("/", index),
             Route("/timeline.svg", timeline_svg),
+            Route("/duet", duet_page),
+            WebSocketRoute("/duet/ws", duet_socket),
             WebSocketRoute("/ws", chat_socket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
