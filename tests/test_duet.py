@@ -12,7 +12,7 @@ from bot.core.events import Nudge
 from bot.core.memory_store import MemoryStore
 from bot.duet import Duet, DuetLine, DuetResult, format_line
 from bot.duet.cli import printer
-from bot.duet.run import DIM
+from bot.duet.run import DIM, PLAIN
 from bot.duet.standins import standin_builder
 
 
@@ -112,3 +112,8 @@ async def test_quiet_drafts_prints_only_the_messages() -> None:
     result = await run(clock, make_duet(clock, responder="actions", out=out, quiet=True), messages=20, both_start=True)
     assert result.refused_pushes >= 1
     assert out.getvalue().splitlines() == [format_line(line) for line in result.lines if not line.draft]
+
+
+def test_a_message_of_several_lines_is_printed_on_one_line() -> None:
+    line = DuetLine(0.0, "sage", "well\nmaybe", draft=True, reason="revised")
+    assert format_line(line, time.gmtime) == f"{DIM}00:00:00 sage: well / maybe (revised){PLAIN}"

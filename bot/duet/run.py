@@ -36,10 +36,11 @@ class DuetLine:
 def format_line(line: DuetLine, local: Callable[[float], time.struct_time] = time.localtime) -> str:
     """`HH:MM:SS name: text`, dimmed (with why) for a draft that never went out."""
     stamp = time.strftime("%H:%M:%S", local(line.at))
+    text = " / ".join(part.strip() for part in line.text.splitlines())  # one message, one printed line
     if not line.draft:
-        return f"{stamp} {line.name}: {line.text}"
+        return f"{stamp} {line.name}: {text}"
     why = f" ({line.reason})" if line.reason else ""
-    return f"{DIM}{stamp} {line.name}: {line.text}{why}{PLAIN}"
+    return f"{DIM}{stamp} {line.name}: {text}{why}{PLAIN}"
 
 
 @dataclass

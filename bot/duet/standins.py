@@ -108,14 +108,17 @@ def _heard_lines(items: list[Heard]) -> list[Line]:
 
 def standin_builder(clock: Clock, store: Store, rng: random.Random, *, interrupt: str | None = None,
                     think: tuple[float, float] = (1.0, 6.0), afterthought: float = 0.4) -> Callable[[Outlet], Engine]:
-    """Engines for duets in virtual time: each bot's `stream` is a QuickReplier, its `actions` a DraftingReplier."""
+    """Engines for duets in virtual time: each bot's `stream` is a QuickReplier, its `actions` a DraftingReplier.
+
+    The persona is the duet's choice for each conversation (a chat override); "sunny" is only the engine's default.
+    """
 
     def build(outlet: Outlet) -> Engine:
         name = str(getattr(outlet, "name", outlet.platform))
         stream = QuickReplier(clock, name, rng, think, afterthought)
         actions = DraftingReplier(clock, name, rng, think, afterthought=afterthought)
-        return Engine(EngineDeps(clock=clock, responder=stream, outlet=outlet, store=store, persona=load_persona(name),
-                                 interrupt=interrupt, responders={"actions": actions}, trace=TraceRecorder(store),
-                                 rng=rng))
+        return Engine(EngineDeps(clock=clock, responder=stream, outlet=outlet, store=store,
+                                 persona=load_persona("sunny"), interrupt=interrupt, responders={"actions": actions},
+                                 trace=TraceRecorder(store), rng=rng))
 
     return build
