@@ -117,3 +117,10 @@ async def test_quiet_drafts_prints_only_the_messages() -> None:
 def test_a_message_of_several_lines_is_printed_on_one_line() -> None:
     line = DuetLine(0.0, "sage", "well\nmaybe", draft=True, reason="revised")
     assert format_line(line, time.gmtime) == f"{DIM}00:00:00 sage: well / maybe (revised){PLAIN}"
+
+
+async def test_two_bots_drafting_at_once_under_actions_do_not_wait_for_each_other_forever() -> None:
+    clock = VirtualClock()
+    result = await run(clock, make_duet(clock, responder="actions", think=(2.0, 2.0)), messages=10, both_start=True)
+    assert result.stopped_by == "messages" and len(result.sends) == 10
+    assert result.ended - result.started < 300
