@@ -18,6 +18,7 @@ import httpx
 import openai
 import pytest
 
+from bot.core.clock import RealClock
 from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, HumanMessage
@@ -26,7 +27,7 @@ from bot.llm.local_model import BUNDLED_NAME, local_llm_if_needed
 from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
 from bot.settings import ConfigError, Settings
 from persona import load_persona
-from tests.kit import RecordingOutlet, VirtualClock
+from tests.kit import RecordingOutlet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,21 +86,23 @@ async def test_a_burst_is_answered_in_parts_by_the_bundled_model(local: Settings
     client = openai.AsyncOpenAI(base_url=local.openai_base_url, api_key=local.openai_api_key.get_secret_value(),
                                 max_retries=0, timeout=60.0,
                                 http_client=httpx.AsyncClient(event_hooks={"request": [record]}))
-    clock = VirtualClock()
-    outlet = RecordingOutlet(clock)
+    # Real time: the model's real seconds of work would otherwise pass while the virtual clock is held.
+    clock = RealClock()
+    outlet = RecordingOutlet(clock)  # type: ignore[arg-type]  # it only asks the clock for now()
     sunny = load_persona("sunny")
     # Short parts, so that any sentence the model writes arrives as several messages.
     persona = dataclasses.replace(sunny, typing=dataclasses.replace(sunny.typing, max_part_chars=24))
     # Greedy decoding: the same reply every run, and the model's greedy answer here is several sentences.
     responder = OpenAIResponder(client, str(local.llm_model), clock, RetryPolicy(attempts=2), temperature=0.0)
     engine = Engine(EngineDeps(clock=clock, responder=responder, outlet=outlet, store=MemoryStore(),
-                               persona=persona, turn="fixed:3", rng=random.Random(1)))
+                               persona=persona, turn="fixed:0.5", scale=0.01, rng=random.Random(1)))
     human = Author("u", "Alex")
     try:
         for i, text in enumerate(["heyyy", "i just got back from the beach", "what did you do today?"]):
             await engine.receive(HumanMessage(ConversationKey("test", "c"), f"h{i}", human, text))
-            await clock.advance(1)
-        await clock.run_until(lambda: len(outlet.sent) >= 2, limit=600, real_timeout=90)
+        async with asyncio.timeout(120):
+            while len(outlet.sent) < 2:
+                await asyncio.sleep(0.05)
     finally:
         await engine.close()
         await client.close()
