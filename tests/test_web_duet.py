@@ -85,3 +85,36 @@ async def test_closing_the_page_mid_duet_stops_it_and_its_engines() -> None:
                 break
             await asyncio.sleep(0.01)
         assert not names & {"duet", "reply", "generate", "actor"}
+
+
+async def test_in_a_browser_a_person_starts_a_duet_and_sees_both_sides_and_both_timelines() -> None:
+    from playwright.async_api import async_playwright, expect
+
+    from tests.test_web_browser import ARGS, chromium
+
+    executable = chromium()
+    async with duet_site() as (url, clock), async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, args=ARGS, headless=True)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{url}/duet")
+            await page.fill("#messages", "6")
+            await page.select_option("#responder", "actions")
+            await page.click("#start")
+            summary = page.locator("#summary")
+            for _ in range(600):  # the duet plays on the virtual clock, a step at a time, while the page draws it
+                if await summary.inner_text():
+                    break
+                await clock.advance(1.0)
+                await asyncio.sleep(0.01)
+            await expect(summary).to_contain_text("6 messages")
+            await expect(summary).to_contain_text("0 crossed")
+            sent = page.locator(".line:not(.draft)")
+            await expect(sent).to_have_count(6)
+            await expect(page.locator(".line.a").first).to_contain_text("sunny 1 starts")
+            await expect(page.locator(".line.b").first).to_contain_text("sage")
+            await expect(page.locator("#timeline-a svg")).to_have_count(1)
+            await expect(page.locator("#timeline-b svg")).to_have_count(1)
+            await expect(page.locator("#tb-title")).to_have_text("sage's timeline")
+        finally:
+            await browser.close()
