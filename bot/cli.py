@@ -73,6 +73,14 @@ def _duet(args: argparse.Namespace) -> int:
     return duet_command(args, Settings(), build_responder, _with_llm)
 
 
+def _bench_judge(args: argparse.Namespace) -> int:
+    from bot.bench.judge_bench import main as judge_main
+    from bot.logs import setup_logging
+
+    setup_logging(Settings())  # the local model's one line, when it is started
+    return judge_main(args)
+
+
 def _bench_duet(args: argparse.Namespace) -> int:
     from bot.bench.duet import main as duet_bench_main
 
@@ -137,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     duet_bench = bench.add_parser("duet", help="many short duets in virtual time: crossings per responder kind")
     duet_bench_arguments(duet_bench)
     duet_bench.set_defaults(func=_bench_duet)
+    from bot.bench.judge_bench import add_arguments as judge_arguments
+
+    judge = bench.add_parser("judge", help="the fast model on labelled interruptions: accuracy, confusion, latency")
+    judge_arguments(judge)
+    judge.set_defaults(func=_bench_judge)
     # Its options are parsed by the trainer itself (main() hands them over): --seed, --out, --json.
     bench.add_parser("train-turns", help="train the turn-end model on the chitchat train split (needs numpy)")
     return parser
