@@ -358,3 +358,21 @@ async def test_silence_after_a_push_counts_what_came_after_it_as_answered(
 
     assert chat.bot_texts() == ["ok see you then"]
     assert model.request_count == 3
+
+
+async def test_typing_shows_while_the_draft_is_not_empty_and_reset_stops_it(
+    scene_factory: Factory, model: FakeOpenAIServer,
+) -> None:
+    model.replies(calls(call("append", text="so basically")), calls(call("check", seconds=10)),
+                  calls(call("reset")), calls(call("check", seconds=10)), calls(call("stay_silent")))
+    chat = await scene_factory(responder=actions(model))
+    await chat.says("what happened??")
+    await chat.until_quiet()
+
+    composing_from = next(at for kind, at, _ in chat.trace if kind == "action_append")
+    reset_at = next(at for kind, at, _ in chat.trace if kind == "action_reset")
+    assert reset_at - composing_from == pytest.approx(10.0)
+    shown = [at - composing_from for at in chat.outlet.typing_at]
+    assert shown == pytest.approx([0.0, 4.0, 8.0]), "refreshed before it lapses while the draft waits"
+    assert [at - composing_from for at in chat.outlet.typing_stopped_at] == pytest.approx([10.0]), "nothing after"
+    assert chat.bot_texts() == []
