@@ -94,8 +94,6 @@ async def test_the_human_writes_while_a_push_is_typed_so_it_is_withheld_and_the_
     assert "yeah i loved it" in chat.cancelled()
 
 
-@pytest.mark.xfail(strict=True, reason="core (bot/core/reply.py): ReplyJob._withdraw is never cleared, so every "
-                   "part after a withheld one skips its typing time")
 async def test_after_a_withheld_push_the_next_push_still_waits_its_typing_time(
     scene_factory: Factory, model: FakeOpenAIServer,
 ) -> None:
@@ -337,8 +335,6 @@ async def test_a_model_that_fails_after_a_push_ends_with_what_it_sent(
     assert (await chat.store.load(chat.key)).pending == []
 
 
-@pytest.mark.xfail(strict=True, reason="core (bot/core/actor.py): a silent ending after a delivery leaves the "
-                   "messages the session covered after it pending, so they are answered again")
 async def test_silence_after_a_push_counts_what_came_after_it_as_answered(
     scene_factory: Factory, model: FakeOpenAIServer,
 ) -> None:

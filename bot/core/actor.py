@@ -221,7 +221,7 @@ class ConversationActor(Mailbox[Item]):
         unanswered = [p.id for p in self.state.pending if p.id in job.covers]
         if outcome.failure is not None and not outcome.delivered and self.deps.failure_reply != "silent":
             await self._say_line("llm_down", unanswered)
-        if unanswered and not outcome.delivered:
+        if unanswered and (outcome.silent or not outcome.delivered):
             await self._answered(unanswered)  # silence or failure: do not loop on the same messages
 
     async def _evaluate(self) -> None:

@@ -227,7 +227,7 @@ class ReplyJob:
         await self._gate.wait()
         ctx.trace(ctx.outbox.key, "typing_start", ctx.clock.now())
         async with TypingIndicator(ctx.outbox.outlet, ctx.outbox.key, ctx.clock):
-            await self._sleep_unless_withdrawn(ctx.pacing.typing_time(part.text))
+            await self._sleep_unless_withdrawn(ctx.pacing.typing_time(part.text), part.number)
         ctx.trace(ctx.outbox.key, "typing_stop", ctx.clock.now())
         while True:
             await self._gate.wait()
@@ -268,16 +268,18 @@ class ReplyJob:
             self._recorded[number] = item.recorded
             self.ctx.post(item)
 
-    async def _sleep_unless_withdrawn(self, seconds: float) -> None:
-        """Type for `seconds`, cut short when a relay withdraws guarded parts."""
-        if self._withdraw.is_set():
-            return
-        waiting = asyncio.create_task(self._withdraw.wait(), name=f"withdraw:{self.key}")
+    async def _sleep_unless_withdrawn(self, seconds: float, number: int) -> None:
+        """Type part `number` for `seconds`, cut short if a relay withdraws it (and only it)."""
         typing = asyncio.create_task(self.ctx.clock.sleep(seconds), name=f"typing-time:{self.key}")
         try:
-            await asyncio.wait([waiting, typing], return_when=asyncio.FIRST_COMPLETED)
+            while not typing.done() and number not in self._withdrawn:
+                waiting = asyncio.create_task(self._withdraw.wait(), name=f"withdraw:{self.key}")
+                try:
+                    await asyncio.wait([waiting, typing], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    await cancel_and_wait(waiting)
+                self._withdraw.clear()  # heard; other withdrawn parts are checked by number before they go
         finally:
-            await cancel_and_wait(waiting)
             await cancel_and_wait(typing)
 
     async def _compose(self, on: bool) -> None:
