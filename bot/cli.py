@@ -84,7 +84,11 @@ def _bench_judge(args: argparse.Namespace) -> int:
 def _bench_duet(args: argparse.Namespace) -> int:
     from bot.bench.duet import main as duet_bench_main
 
-    return duet_bench_main(args)
+    if not args.model:
+        return duet_bench_main(args)
+    from bot.app import build_responder
+
+    return duet_bench_main(args, build_responder, _with_llm)
 
 
 def _timeline(args: argparse.Namespace) -> int:

@@ -11,12 +11,15 @@ import argparse
 import asyncio
 import json
 import random
+import sys
 from dataclasses import asdict, dataclass
 
-from bot.core.clock import VirtualClock
+from bot.core.clock import RealClock, VirtualClock
 from bot.core.memory_store import MemoryStore
+from bot.duet.cli import ResponderMaker, WithModel, actions_maker, engine_builder
 from bot.duet.run import Duet, DuetResult
 from bot.duet.standins import standin_builder
+from bot.settings import ConfigError, Settings
 
 KINDS: tuple[tuple[str, str], ...] = (("stream", "revise"), ("stream", "finish"), ("actions", "revise"))
 
@@ -75,6 +78,25 @@ async def measure(duets: int, messages: int, seed: int, limit: float) -> list[Du
     return rows
 
 
+async def measure_with_model(settings: Settings, make_stream: ResponderMaker, make_actions: ResponderMaker | None,
+                             duets: int, messages: int, limit: float) -> list[DuetFigures]:
+    """The same rows with the configured model on the real clock (each duet takes up to `limit` real seconds)."""
+    rows = []
+    for kind, interrupt in KINDS:
+        if kind == "actions" and make_actions is None:
+            continue
+        row = DuetFigures(kind, interrupt)
+        chosen = settings.model_copy(update={"interrupt_policy": interrupt})
+        for n in range(duets):
+            clock = RealClock()
+            actions = make_actions(chosen, clock) if make_actions is not None else None
+            build = engine_builder(chosen, clock, MemoryStore(), make_stream(chosen, clock), actions)
+            duet = Duet(clock, build, ("sunny", "sage"), run_id=f"model{n}", responder=kind)
+            row.add(await duet.run("the weekend", messages=messages, seconds=limit))
+        rows.append(row)
+    return rows
+
+
 def table(rows: list[DuetFigures]) -> str:
     """The figures as a fixed-width table."""
     head = f"{'responder':<10}{'interrupt':<10}{'duets':>6}{'messages':>9}{'crossings':>10}{'refused':>8}" \
@@ -88,19 +110,49 @@ def table(rows: list[DuetFigures]) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`textbot bench duet`'s options."""
-    parser.add_argument("--duets", type=int, default=50, help="duets per responder kind")
+    parser.add_argument("--duets", type=int, default=None, help="duets per responder kind (50; with --model 2)")
     parser.add_argument("--messages", type=int, default=12, help="messages per duet")
     parser.add_argument("--seed", type=int, default=1, help="the first duet's seed (each duet adds its number)")
-    parser.add_argument("--limit", type=float, default=1800.0, help="virtual seconds a duet may take")
+    parser.add_argument("--limit", type=float, default=None,
+                        help="seconds a duet may take (1800 virtual; with --model 120 real)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--model", action="store_true",
+                        help="use the configured model (or the bundled local one) on the real clock instead of "
+                             "stand-ins: each duet takes up to --limit real seconds, so keep --duets small")
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run the bench and print its table (or JSON)."""
+def main(args: argparse.Namespace, make_stream: ResponderMaker | None = None, with_llm: WithModel | None = None) -> int:
+    """Run the bench and print its table (or JSON); with --model, `make_stream` and `with_llm` come from the CLI."""
+    args.duets = args.duets or (2 if args.model else 50)
+    args.limit = args.limit or (120.0 if args.model else 1800.0)
+    if args.model:
+        return _with_model(args, make_stream, with_llm)
     rows = asyncio.run(measure(args.duets, args.messages, args.seed, args.limit))
+    _print(args, rows, "stand-in sessions, virtual time")
+    return 0
+
+
+def _with_model(args: argparse.Namespace, make_stream: ResponderMaker | None, with_llm: WithModel | None) -> int:
+    assert make_stream is not None and with_llm is not None
+    try:
+        make_actions: ResponderMaker | None = actions_maker()
+    except ConfigError as exc:
+        print(f"textbot: {exc}: only the stream rows are run", file=sys.stderr)
+        make_actions = None
+    rows: list[DuetFigures] = []
+
+    async def run(ready: Settings) -> None:
+        rows.extend(await measure_with_model(ready, make_stream, make_actions, args.duets, args.messages, args.limit))
+
+    settings = Settings()
+    asyncio.run(with_llm(run, settings))
+    _print(args, rows, f"the model {settings.llm_model or 'bundled locally'}, real time")
+    return 0
+
+
+def _print(args: argparse.Namespace, rows: list[DuetFigures], how: str) -> None:
     if args.json:
         print(json.dumps([asdict(r) | {"mean_gap": round(r.mean_gap, 2)} for r in rows], indent=2))
     else:
-        print(f"{args.duets} duets of {args.messages} messages per row, stand-in sessions, virtual time")
+        print(f"{args.duets} duets of {args.messages} messages per row, {how}")
         print(table(rows))
-    return 0
