@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.splitter import PartCutter, cut_sentences
+from bot.llm.splitter import PartCutter, cut_sentences
 
 
 def stream(cutter: PartCutter, text: str, chunk: int = 3) -> list[tuple[int, str]]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.ports import Line
-from bot.core.prompt import bounded
+from bot.llm.prompt import bounded
 
 TOOL_NAMES = ("append", "undo", "reset", "push", "check", "stay_silent", "done")
 _NO_SPACE_BEFORE = ".,!?;:…)]}'\"’”"

@@ -22,9 +22,9 @@ from bot.core.ports import (
     TypingSeen,
     Unsend,
 )
-from bot.core.prompt import bounded, build_messages
-from bot.core.splitter import PartCutter
 from bot.llm.action_tools import ACTION_RULES, TOOLS, Action, Draft, read_call, result
+from bot.llm.prompt import bounded, build_messages
+from bot.llm.splitter import PartCutter
 from bot.llm.tidy import speaker_names, tidy_line
 from bot.llm.tool_model import ModelStep, ToolModel
 

@@ -13,8 +13,8 @@ import openai
 
 from bot.core.clock import Clock
 from bot.core.ports import Intent, ReplyRequest, ResponderFailed, Say, SessionFeed
-from bot.core.prompt import build_messages
-from bot.core.splitter import PartCutter
+from bot.llm.prompt import build_messages
+from bot.llm.splitter import PartCutter
 from bot.llm.tidy import speaker_names, tidy_line
 
 log = logging.getLogger(__name__)
