@@ -7,9 +7,12 @@ import io
 import random
 import time
 
+import pytest
+
 from bot.core.clock import VirtualClock
-from bot.core.events import Nudge
+from bot.core.events import ConversationKey, Nudge
 from bot.core.memory_store import MemoryStore
+from bot.core.ports import PartWithdrawn
 from bot.duet import Duet, DuetLine, DuetResult, format_line
 from bot.duet.cli import printer
 from bot.duet.run import DIM, PLAIN
@@ -124,3 +127,15 @@ async def test_two_bots_drafting_at_once_under_actions_do_not_wait_for_each_othe
     result = await run(clock, make_duet(clock, responder="actions", think=(2.0, 2.0)), messages=10, both_start=True)
     assert result.stopped_by == "messages" and len(result.sends) == 10
     assert result.ended - result.started < 300
+
+
+async def test_a_conversation_that_is_not_the_duets_own_texts_no_one() -> None:
+    clock = VirtualClock()
+    duet = make_duet(clock)
+    outlet = duet.outlets[0]
+    stray = ConversationKey("duet", "an-earlier-duet", "a")
+    with pytest.raises(PartWithdrawn):
+        await outlet.send(stray, "hello?", None)
+    await outlet.typing(stray)
+    await duet.close()
+    assert outlet.sent == [] and not duet.engines[1].actors

@@ -52,8 +52,9 @@ class DuetOutlet:
     ) -> str:
         """Hand the text to the other bot as a human message, note whether it crossed, return its id."""
         assert self.other is not None and self.peer is not None
-        if self.closed or not still_wanted():
-            raise PartWithdrawn("the duet is over" if self.closed else "withdrawn")
+        if self.closed or key != self.own_key or not still_wanted():
+            # Another conversation of this engine (one an earlier duet left unanswered) has no one to text.
+            raise PartWithdrawn("not this duet's conversation" if key != self.own_key else "withdrawn")
         message_id = f"{self.name}-{next(_ids)}"
         crossed = self._crosses()
         sent = DuetSend(self.clock.now(), self.name, text, message_id, crossed)
@@ -74,7 +75,7 @@ class DuetOutlet:
     async def typing(self, key: ConversationKey) -> None:
         """The other bot sees this one typing, for `typing_ttl` seconds (not while it holds a finished part)."""
         assert self.other is not None
-        if self.closed or self._holding():
+        if self.closed or key != self.own_key or self._holding():
             return
         _forget_result(self.other.submit(HumanTyping(self.other_key, Author(self.name, self.name), self.typing_ttl)))
 
