@@ -59,7 +59,6 @@ CHOICES = {
     "restart": ("wait no i meant the concert", ["omg yes", "re: wait no i meant the concert"], "revise"),
     "ignore": ("lmaooo", PARTS, "acknowledge"),
     "continue": ("also r u free saturday?", [*PARTS, "re: also r u free saturday?"], "finish"),
-    "relay": ("the ref was awful tho", ["omg yes", "re: the ref was awful tho"], "defer"),  # the stream does not listen
 }
 
 
@@ -76,6 +75,17 @@ async def test_each_choice_of_the_fast_model_is_what_the_human_sees_in_a_dm(
     verdict = (await traced(chat.store, DM_KEY, "interrupt"))[0]
     assert (verdict["decision"], verdict["reason"], verdict["by"], verdict["applied"]) == (
         choice, f"scripted {choice}", "judge", applied)
+
+
+async def test_relay_hands_the_new_message_to_a_reply_session_that_listens(make_scene: Make, fast: FastModel) -> None:
+    fast.server.replies(rules("relay", "the session can take it in"))
+    chat = await judged_dm(make_scene, fast)
+    chat.scripted.listens = True  # type: ignore[attr-defined]  # as an action session does
+    await interrupted(chat, "the ref was awful tho")
+    assert chat.bot_texts() == PARTS and len(chat.scripted.requests) == 1
+    [asked] = judge_requests(fast.server)
+    assert "relay is offered" in question(asked)
+    assert (await chat.store.load(DM_KEY)).pending == [], "the session covers the relayed message"
 
 
 async def test_defer_waits_for_the_rest_of_the_thought_then_asks_again(make_scene: Make, fast: FastModel) -> None:

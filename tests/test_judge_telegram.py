@@ -14,7 +14,18 @@ from bot.core.events import ConversationKey
 from bot.core.ports import NewMessages, ReplyRequest
 from bot.testing import ScriptedResponder, unanswered_texts
 from tests.fakes.openai_answers import Answer
-from tests.judge_kit import MALFORMED, FastModel, fast_model, joins, judge_requests, late, question, rules, traced
+from tests.judge_kit import (
+    MALFORMED,
+    FastModel,
+    fast_model,
+    joins,
+    judge_requests,
+    late,
+    question,
+    rules,
+    tool_of,
+    traced,
+)
 from tests.telegram_kit import ALICE, BOB, DM, GROUP, TelegramScene, dm_key
 
 ASKED = "did u see the game last night?"
@@ -114,6 +125,8 @@ async def test_defer_holds_until_the_burst_ends_then_the_model_decides_again(fas
         first, second = judge_requests(fast.server)
         assert "You chose defer" not in question(first) and "Alice: but" in question(first)
         assert "You chose defer a moment ago" in question(second) and "who even won??" in question(second)
+        offered = [tool_of(r)["function"]["parameters"]["properties"]["choice"]["enum"] for r in (first, second)]
+        assert offered == [["restart", "ignore", "continue", "defer"], ["restart", "ignore", "continue"]]
         decisions = [(v["decision"], v["applied"]) for v in await traced(tg.store, dm_key(), "interrupt")]
         assert decisions == [("defer", "defer"), ("restart", "revise")]
     finally:
@@ -144,16 +157,18 @@ async def test_relay_hands_the_new_message_to_a_session_that_listens(fast: FastM
         await tg.close()
 
 
-async def test_relay_to_a_session_that_does_not_listen_falls_back_to_the_defer_rule(
+async def test_relay_is_not_offered_to_a_session_that_does_not_listen_and_if_chosen_the_defer_rule_decides(
         fast: FastModel) -> None:
     fast.server.replies(rules("relay", "hand it over"))
     tg = await judged_scene(fast)
     try:
         await interrupted(tg, "the ref was awful tho")
         assert await until_seen(tg, 2) == ["omg yes", "re: the ref was awful tho"]
-        verdicts = [(v["decision"], v["by"], v["applied"]) for v in await traced(tg.store, dm_key(), "interrupt")]
-        assert verdicts == [("relay", "judge", "defer"), ("revise", "defer rule", "revise")]
-        assert len(judge_requests(fast.server)) == 1, "the rule sees the interruption through"
+        verdicts = await traced(tg.store, dm_key(), "interrupt")
+        assert [(v["decision"], v["by"]) for v in verdicts] == [("defer", "defer rule"), ("revise", "defer rule")]
+        assert verdicts[0]["reason"].startswith("malformed answer: choice 'relay' is not one of")
+        [asked] = judge_requests(fast.server)
+        assert "relay" not in tool_of(asked)["function"]["parameters"]["properties"]["choice"]["enum"]
     finally:
         await tg.close()
 

@@ -10,8 +10,15 @@ import openai
 
 from bot.core.clock import Clock
 from bot.core.judge_port import GroupQuestion, InterruptionQuestion, NoRuling, Ruling
-from bot.llm.judge_prompt import GROUP_TOOL, INTERRUPTION_TOOL, REASON_CHARS, group_messages, interruption_messages
-from policies.judged import GROUP_CHOICES, INTERRUPT_CHOICES
+from bot.llm.judge_prompt import (
+    GROUP_TOOL,
+    REASON_CHARS,
+    group_messages,
+    interruption_choices,
+    interruption_messages,
+    interruption_tool,
+)
+from policies.judged import GROUP_CHOICES
 
 MAX_TOKENS = 96  # a choice and one short reason
 
@@ -27,7 +34,8 @@ class OpenAIJudge:
 
     async def decide_interruption(self, question: InterruptionQuestion, timeout: float) -> Ruling:
         """`decide_interruption(choice, reason)` for a reply the human interrupted."""
-        return await self._ask(interruption_messages(question), INTERRUPTION_TOOL, INTERRUPT_CHOICES, timeout)
+        return await self._ask(interruption_messages(question), interruption_tool(question),
+                               interruption_choices(question), timeout)
 
     async def decide_group(self, question: GroupQuestion, timeout: float) -> Ruling:
         """`decide_group(choice, reason)` for group messages that do not address the bot."""

@@ -13,10 +13,11 @@ from bot.core.judge_port import GroupQuestion, InterruptionQuestion
 from bot.core.ports import Line
 from policies.judged import GROUP_CHOICES, INTERRUPT_CHOICES
 
-REASON_CHARS = 120
+REASON_CHARS = 100
 
 
-def _tool(name: str, description: str, choices: tuple[str, ...]) -> dict[str, Any]:
+def tool(name: str, description: str, choices: tuple[str, ...]) -> dict[str, Any]:
+    """A function tool taking `choice` (one of `choices`) and a short `reason`."""
     return {"type": "function", "function": {
         "name": name, "description": description,
         "parameters": {
@@ -31,9 +32,17 @@ def _tool(name: str, description: str, choices: tuple[str, ...]) -> dict[str, An
     }}
 
 
-INTERRUPTION_TOOL = _tool("decide_interruption", "What to do with the reply that was interrupted.",
-                          INTERRUPT_CHOICES)
-GROUP_TOOL = _tool("decide_group", "Whether to join in the group's conversation unasked.", GROUP_CHOICES)
+GROUP_TOOL = tool("decide_group", "Whether to join in the group's conversation unasked.", GROUP_CHOICES)
+
+
+def interruption_choices(q: InterruptionQuestion) -> tuple[str, ...]:
+    """The choices that can be carried out here: relay only to a session that listens, defer only once."""
+    return tuple(c for c in INTERRUPT_CHOICES if (c != "relay" or q.can_relay) and (c != "defer" or not q.again))
+
+
+def interruption_tool(q: InterruptionQuestion) -> dict[str, Any]:
+    """decide_interruption, its `choice` limited to what can be done (an enum the model cannot step out of)."""
+    return tool("decide_interruption", "What to do with the reply that was interrupted.", interruption_choices(q))
 
 INTERRUPTION_SYSTEM = """\
 You make one quick call for {persona}, who is texting a friend. {persona} was in the middle of answering \
@@ -72,8 +81,7 @@ def interruption_messages(q: InterruptionQuestion) -> list[dict[str, str]]:
     who = q.persona
     relay = "relay is offered: the reply being written can take new messages in." if q.can_relay else (
         "relay is not offered here.")
-    again = ("\nYou chose defer a moment ago and the friend has now finished: choose restart, ignore or continue."
-             if q.again else "")
+    again = "\nYou chose defer a moment ago and the friend has now finished: decide now." if q.again else ""
     situation = (
         f"Earlier in the chat:\n{_lines(q.history, who)}\n\n"
         f"What {who} is answering:\n{_lines(q.answering, who)}\n\n"
