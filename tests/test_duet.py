@@ -7,12 +7,9 @@ import io
 import random
 import time
 
-import pytest
-
 from bot.core.clock import VirtualClock
-from bot.core.events import ConversationKey, Nudge
+from bot.core.events import Author, ConversationKey, HumanMessage, Nudge
 from bot.core.memory_store import MemoryStore
-from bot.core.ports import PartWithdrawn
 from bot.duet import Duet, DuetLine, DuetResult, format_line
 from bot.duet.cli import printer
 from bot.duet.run import DIM, PLAIN
@@ -129,13 +126,13 @@ async def test_two_bots_drafting_at_once_under_actions_do_not_wait_for_each_othe
     assert result.ended - result.started < 300
 
 
-async def test_a_conversation_that_is_not_the_duets_own_texts_no_one() -> None:
+async def test_a_conversation_that_is_not_the_duets_own_texts_no_one_and_its_reply_ends() -> None:
     clock = VirtualClock()
     duet = make_duet(clock)
-    outlet = duet.outlets[0]
-    stray = ConversationKey("duet", "an-earlier-duet", "a")
-    with pytest.raises(PartWithdrawn):
-        await outlet.send(stray, "hello?", None)
-    await outlet.typing(stray)
+    stray = ConversationKey("duet", "an-earlier-duet", "a")  # e.g. woken from the store after a restart
+    await duet.engines[0].receive(HumanMessage(stray, "m1", Author("x", "x"), "still there?"))
+    await duet.engines[0].until_idle(limit=120)
+    trace = await duet.store.load_trace(stray)
     await duet.close()
-    assert outlet.sent == [] and not duet.engines[1].actors
+    assert all(not outlet.sent for outlet in duet.outlets) and not duet.engines[1].actors
+    assert [e.data["reason"] for e in trace if e.kind == "part_cancelled"] == ["send failed"]

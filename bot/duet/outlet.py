@@ -52,9 +52,12 @@ class DuetOutlet:
     ) -> str:
         """Hand the text to the other bot as a human message, note whether it crossed, return its id."""
         assert self.other is not None and self.peer is not None
-        if self.closed or key != self.own_key or not still_wanted():
-            # Another conversation of this engine (one an earlier duet left unanswered) has no one to text.
-            raise PartWithdrawn("not this duet's conversation" if key != self.own_key else "withdrawn")
+        if key != self.own_key:
+            # Another conversation of this engine (one an earlier duet left unanswered) has no one to text: a
+            # failed send ends its reply (a withdrawn part would be offered again and again).
+            raise LookupError("not this duet's conversation")
+        if self.closed or not still_wanted():
+            raise PartWithdrawn("the duet is over" if self.closed else "withdrawn")
         message_id = f"{self.name}-{next(_ids)}"
         crossed = self._crosses()
         sent = DuetSend(self.clock.now(), self.name, text, message_id, crossed)
