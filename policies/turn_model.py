@@ -11,6 +11,11 @@ After a silence of t seconds the chance that more is coming is
     q(t) = (1 - p) S(t) / (p + (1 - p) S(t)),   S(t) = 1 - Phi((ln t - mu) / sigma),
 and `wait_seconds` is the first t with q(t) <= threshold (closed form) under a `WaitRule`: the
 threshold steps down to threshold * hold_factor once a short "feels instant" window has passed.
+Every time in the features is read at the person's own pace: their pauses so far (between any two
+of their messages, those of the burst being judged included) give a shift `log(their pace / the
+corpus' pace)`, seconds are divided by exp(shift) before the model sees them and the pause model's
+answer is multiplied back. The same person at twice the pace is so read the same way, at twice the
+speed, after a few messages. Holds are capped at `pace_cap` seconds times their pace.
 Weights live in `policies/turn_model.json`, written by `bot/bench/train_turns.py`.
 """
 
@@ -22,13 +27,17 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import resources
 from statistics import NormalDist
 from typing import Any
 
+from policies.rhythm import MIN_GAP as MIN_GAP
+from policies.rhythm import PersonRhythm as PersonRhythm  # the model's input, kept importable from here
+from policies.rhythm import pace_log
+
 WEIGHTS_FILE = "turn_model.json"
-MIN_GAP = 0.5  # log-gap floor: the corpus has one-second timestamps, so a 0 s pause means < 1 s
+MAX_PACE_SHIFT = math.log(16.0)  # a person is read as at most 16 times faster or slower than the corpus
 
 _WORD = re.compile(r"[a-z0-9']+")
 _EMOTICON = re.compile(r"(?:[:;=8xX][-'^]?[)(\]\[dDpP/\\|oO3*]|<3|\^_*\^|:'\(|xd+)$")
@@ -110,67 +119,36 @@ def _text_features(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(f.items())
 
 
-MAX_LEN = 6  # turn lengths are counted in buckets 1, 2, ..., MAX_LEN or more
-
-
-@dataclass(frozen=True)
-class PersonRhythm:
-    """A person's texting rhythm: sufficient statistics over their finished turns."""
-
-    length_counts: tuple[int, ...] = (0,) * MAX_LEN  # turns with 1, 2, ..., MAX_LEN+ messages
-    messages: int = 0  # messages in their finished turns
-    gaps: int = 0  # pauses between messages inside their turns
-    log_gap_sum: float = 0.0
-    last_turn_len: int = 0  # 0 before the first finished turn
-
-    @property
-    def turns(self) -> int:
-        """Finished turns observed."""
-        return sum(self.length_counts)
-
-    def observe_turn(self, times: Sequence[float]) -> PersonRhythm:
-        """Return the rhythm updated with one finished turn, given its message times."""
-        if not times:
-            return self
-        logs = [math.log(max(b - a, MIN_GAP)) for a, b in itertools.pairwise(times)]
-        counts = list(self.length_counts)
-        counts[min(len(times), MAX_LEN) - 1] += 1
-        n = len(times)
-        gaps, log_sum = self.gaps + n - 1, self.log_gap_sum + sum(logs)
-        return PersonRhythm(tuple(counts), self.messages + n, gaps, log_sum, last_turn_len=n)
-
-    def continue_rate(self, n: int, prior: Sequence[float], strength: float) -> float:
-        """Shrunk P(a turn goes on after its n-th message) from this person's turn lengths."""
-        b = min(n, MAX_LEN) - 1
-        if b == MAX_LEN - 1:  # open-ended bucket: lengths beyond it are not counted
-            return float(prior[b])
-        reached = sum(self.length_counts[b:])
-        went_on = reached - self.length_counts[b]
-        return (went_on + strength * prior[b]) / (reached + strength)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict for storage."""
-        return {**asdict(self), "length_counts": list(self.length_counts)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PersonRhythm:
-        """Inverse of `to_dict`; missing keys take their defaults."""
-        counts = ([int(c) for c in data.get("length_counts", ())] + [0] * MAX_LEN)[:MAX_LEN]
-        ints = {k: int(data.get(k, 0)) for k in ("messages", "gaps", "last_turn_len")}
-        return cls(tuple(counts), log_gap_sum=float(data.get("log_gap_sum", 0.0)), **ints)
-
-
 def _logit(p: float) -> float:
     """Log-odds of p, clipped away from 0 and 1."""
     p = min(max(p, 1e-3), 1 - 1e-3)
     return math.log(p / (1 - p))
 
 
-def person_features(person: PersonRhythm, n: int, prior: Mapping[str, Any]) -> dict[str, float]:
+def pace_shift(person: PersonRhythm, prior: Mapping[str, Any], times: Sequence[float] = ()) -> float:
+    """How much slower (log seconds; negative: faster) this person writes than the population trained on.
+
+    Their pauses so far count, those inside the burst being judged (`times`) included. Every time
+    feature is measured in the person's own pace (seconds divided by exp(shift)), so the model reads a
+    chat at twice the pace as it read the original; 0 for weights trained without it.
+    """
+    if "pace_log_gap" not in prior:
+        return 0.0
+    seen = person.messages > 0
+    new = [t for t in times if not seen or t > person.last_at]
+    logs = [pace_log(b - a) for a, b in itertools.pairwise(([person.last_at] if seen else []) + new)]
+    population, k = float(prior["pace_log_gap"]), float(prior["pace_strength"])
+    mean = (person.pace_log_sum + sum(logs) + k * population) / (person.pace_gaps + len(logs) + k)
+    return min(MAX_PACE_SHIFT, max(-MAX_PACE_SHIFT, mean - population))
+
+
+def person_features(
+    person: PersonRhythm, n: int, prior: Mapping[str, Any], shift: float = 0.0
+) -> dict[str, float]:
     """Person features for the n-th message of a turn, shrunk toward the population prior."""
     k = float(prior["strength"])
     cont = prior["continue_by_len"]
-    log_gap = (person.log_gap_sum + k * float(prior["log_gap"])) / (person.gaps + k)
+    log_gap = (person.log_gap_sum + k * float(prior["log_gap"])) / (person.gaps + k) - shift
     per_turn = (person.messages + k * float(prior["messages_per_turn"])) / (person.turns + k)
     f = {
         "p_multi_logit": _logit(person.continue_rate(1, cont, k)),
@@ -185,22 +163,24 @@ def person_features(person: PersonRhythm, n: int, prior: Mapping[str, Any]) -> d
 
 
 def turn_features(
-    texts: Sequence[str], times: Sequence[float], person: PersonRhythm, prior: Mapping[str, Any]
+    texts: Sequence[str], times: Sequence[float], person: PersonRhythm, prior: Mapping[str, Any],
+    shift: float | None = None,
 ) -> dict[str, float]:
     """Feature dict for the turn's latest message (texts and times oldest first)."""
     n = len(texts)
     if n == 0 or n != len(times):
         raise ValueError("turn texts and times must be non-empty and of equal length")
+    shift = pace_shift(person, prior, times) if shift is None else shift
     f = dict(_text_features(texts[-1]))
     f.update(log_n_msgs=math.log(n), first_msg=float(n == 1))
-    f["log_turn_age"] = math.log1p(max(0.0, times[-1] - times[0]))
+    f["log_turn_age"] = math.log1p(max(0.0, times[-1] - times[0]) / math.exp(shift))
     if n > 1:
-        f["log_prev_gap"] = math.log(max(times[-1] - times[-2], MIN_GAP))
+        f["log_prev_gap"] = math.log(max(times[-1] - times[-2], MIN_GAP)) - shift
         prev = dict(_text_features(texts[-2]))
         f.update({"prev_" + k: 1.0 for k in _PREV_KEYS if k in prev})
     else:
         f.update({"first_x_" + k: f[k] for k in _FIRST_KEYS if k in f})
-    f.update(person_features(person, n, prior))
+    f.update(person_features(person, n, prior, shift))
     return f
 
 
@@ -225,6 +205,7 @@ class WaitRule:
     hold_factor: float = 0.5
     min_wait: float = 0.0
     max_wait: float = 60.0
+    pace_cap: float = math.inf  # never hold longer than this many seconds times the person's pace
 
 
 @dataclass(frozen=True)
@@ -234,6 +215,7 @@ class TurnEndPrediction:
     p_end: float
     mu: float
     sigma: float
+    pace: float = 1.0  # how many times slower than the population this person writes (exp of the pace shift)
 
     def p_more(self, silence: float) -> float:
         """Probability that the human still sends more after `silence` seconds of quiet."""
@@ -255,11 +237,18 @@ class TurnEndPrediction:
         return math.exp(log_t) if log_t < 700 else math.inf
 
     def wait_seconds(self, threshold: float, rule: WaitRule = WaitRule()) -> float:
-        """Seconds to wait after the message under `rule` (non-increasing in `threshold`)."""
+        """Seconds to wait after the message under `rule` (non-increasing in `threshold`).
+
+        Whether the quick answer is safe is judged at the person's own pace: for someone twice as slow,
+        `fast_window` seconds of silence say what half of it says of the population, so the window
+        they are judged on stretches with them while the quick answer itself still comes within it.
+        """
         t = self.first_below(threshold)
-        if t > rule.fast_window:
+        if t <= rule.fast_window * max(1.0, self.pace):
+            t = min(t, rule.fast_window)
+        else:
             t = max(rule.fast_window, self.first_below(threshold * rule.hold_factor))
-        return min(rule.max_wait, max(rule.min_wait, t))
+        return min(rule.max_wait, rule.pace_cap * self.pace, max(rule.min_wait, t))
 
 
 def _dot(weights: Mapping[str, float], feats: Mapping[str, float]) -> float:
@@ -291,11 +280,13 @@ class TurnEndModel:
         self, turn_texts: Sequence[str], turn_times: Sequence[float], person: PersonRhythm
     ) -> TurnEndPrediction:
         """P(turn ends here) and the pause distribution after the latest message."""
-        feats = turn_features(turn_texts, turn_times, person, self.prior)
-        add_interactions(feats, self.interactions)
+        shift = pace_shift(person, self.prior, turn_times)
+        feats = add_interactions(turn_features(turn_texts, turn_times, person, self.prior, shift), self.interactions)
         z = _dot(self.end_weights, feats)
         p_end = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-        return TurnEndPrediction(p_end=p_end, mu=_dot(self.gap_weights, feats), sigma=self.sigma)
+        # the pause model is in the person's own pace: back to seconds
+        mu = _dot(self.gap_weights, feats) + shift
+        return TurnEndPrediction(p_end=p_end, mu=mu, sigma=self.sigma, pace=math.exp(shift))
 
     def wait_seconds(
         self,

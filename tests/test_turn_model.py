@@ -29,11 +29,11 @@ def chitchat() -> list[LogConversation]:
     return load_chitchat()
 
 
-def rhythm(turns: list[list[float]]) -> PersonRhythm:
-    """A rhythm after the given finished turns (message times)."""
+def rhythm(turns: list[list[float]], every: float = 100.0) -> PersonRhythm:
+    """A rhythm after the given finished turns (message times within each turn), one turn every `every` s."""
     person = PersonRhythm()
-    for times in turns:
-        person = person.observe_turn(times)
+    for k, times in enumerate(turns):
+        person = person.observe_turn([k * every + t for t in times])
     return person
 
 

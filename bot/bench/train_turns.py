@@ -3,7 +3,9 @@
 Wired as `textbot bench train-turns`.
 
 Every author of every conversation plays "the human" in turn; their `PersonRhythm` starts empty at
-the start of the conversation and is updated after each of their finished turns, as at run time.
+the start of the conversation and is updated whenever a stand-in bot answers, as at run time. Each
+train conversation is replayed at a time scale drawn from 0.25-4x, in the bursts a bot that answers
+a little late sees (`bot.bench.bursts`); only the Chit-Chat train split is ever used.
 Training uses numpy (a dev dependency): Newton's method for the logistic end-of-turn model and
 ridge least squares for the log-pause model. Evaluation runs the shipped pure-Python model.
 """
@@ -22,22 +24,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.bench.bursts import iter_bursts, scaled
 from bot.bench.chitchat import fixed_wait_talk_over, load_chitchat, quantile, split_conversations
 from bot.bench.log import LogConversation, LogMessage
-from policies.turn_model import (
-    MAX_LEN,
-    MIN_GAP,
-    PersonRhythm,
-    TurnEndModel,
-    WaitRule,
-    add_interactions,
-    turn_features,
-)
+from policies.rhythm import MAX_LEN, MAX_PACE_GAP, MIN_GAP, PersonRhythm
+from policies.turn_model import TurnEndModel, WaitRule, add_interactions, turn_features
 
 DEFAULT_SEED = 20261121
 THRESHOLDS: tuple[float, ...] = (0.3, 0.34, 0.36, 0.38, 0.4, 0.42, 0.45, 0.5)
 BASELINE_WAITS: tuple[float, ...] = (1.5, 2.0, 3.0, 10.0, 30.0)
-RULE = WaitRule(fast_window=2.0, hold_factor=0.4, min_wait=2.0, max_wait=60.0)
+# pace_cap: hold at most 30 s for a person of the corpus' pace (15 s for one twice as fast), chosen by replaying
+# the train split at gap scales 0.25-2 (a longer hold is overtaken by their next turn, a shorter one talks over)
+RULE = WaitRule(fast_window=2.0, hold_factor=0.4, min_wait=2.0, max_wait=60.0, pace_cap=30.0)
 # Features whose pairwise products enter both models (person x position x text shape).
 INTERACTIONS: tuple[str, ...] = (
     "log_chars", "log_n_msgs", "first_msg", "log_turn_age", "log_prev_gap", "p_multi_logit",
@@ -48,6 +46,7 @@ VOCAB_MIN_COUNT = 150
 VOCAB_SIZE = 250
 L2 = 1.0
 PRIOR_STRENGTH = 3.0  # pseudo-turns of population behaviour mixed into each person's rates
+PACE_STRENGTH = 2.0  # pseudo-pauses of population pace: a person's own pace takes over within a few messages
 # The default threshold is picked on a validation split of the training conversations: the lowest
 # decision-only talk-over with median decision delay <= DELAY_BUDGET and at least FAST_SHARE of
 # turns decided within TARGET_DELAY (so the 3 s median target holds with margin on both axes).
@@ -72,7 +71,11 @@ def population_prior(convs: Sequence[LogConversation]) -> dict[str, Any]:
     reached = [0] * MAX_LEN
     went_on = [0] * MAX_LEN
     logs: list[float] = []
+    paced: list[float] = []
     for conv in convs:
+        for author in conv.authors:
+            times = [m.ts for m in conv.messages if m.author == author]
+            paced += [math.log(min(max(b - a, MIN_GAP), MAX_PACE_GAP)) for a, b in itertools.pairwise(times)]
         for turn in conv.turns():
             for n in range(1, len(turn) + 1):
                 reached[min(n, MAX_LEN) - 1] += 1
@@ -83,6 +86,8 @@ def population_prior(convs: Sequence[LogConversation]) -> dict[str, Any]:
         "messages_per_turn": round(sum(reached) / max(1, reached[0]), 5),
         "log_gap": round(statistics.fmean(logs), 5),
         "strength": PRIOR_STRENGTH,
+        "pace_log_gap": round(statistics.fmean(paced), 5),
+        "pace_strength": PACE_STRENGTH,
     }
 
 
@@ -96,19 +101,21 @@ class Examples:
     conv_ids: list[str] = field(default_factory=list)
 
 
-def examples(convs: Sequence[LogConversation], prior: dict[str, Any]) -> Examples:
-    """Features as the model sees them at run time, with labels, for every human message."""
+def examples(convs: Sequence[LogConversation], prior: dict[str, Any], seed: int = DEFAULT_SEED) -> Examples:
+    """Features as the model sees them at run time, with labels, for every human message.
+
+    The conversations are replayed at scaled paces, in bursts as a bot that answers a little late sees them
+    (`bot.bench.bursts`).
+    """
     ex = Examples()
-    for turn, person in iter_turns(convs):
-        texts = [m.text for m in turn]
-        times = [m.ts for m in turn]
-        for i in range(len(texts)):
-            f = turn_features(texts[: i + 1], times[: i + 1], person, prior)
-            ex.feats.append(add_interactions(f, INTERACTIONS))
-            last = i == len(texts) - 1
-            ex.ends.append(int(last))
-            ex.gaps.append(None if last else max(times[i + 1] - times[i], MIN_GAP))
-            ex.conv_ids.append(turn[0].conv)
+    for step in iter_bursts([scaled(c, seed) for c in convs]):
+        texts = [m.text for m in step.burst]
+        times = [m.ts for m in step.burst]
+        f = turn_features(texts, times, step.person, prior)
+        ex.feats.append(add_interactions(f, INTERACTIONS))
+        ex.ends.append(int(step.ends_turn))
+        ex.gaps.append(None if step.next_gap is None else max(step.next_gap, MIN_GAP))
+        ex.conv_ids.append(step.burst[-1].conv)
     return ex
 
 
@@ -179,7 +186,7 @@ def fit(
 def train(convs_train: Sequence[LogConversation], seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Pick the threshold on a seeded validation part of `convs_train`, then refit on all of it."""
     prior = population_prior(convs_train)
-    ex = examples(convs_train, prior)
+    ex = examples(convs_train, prior, seed)
     fit_convs, val_convs = split_conversations(convs_train, seed=seed + 1)
     val_model = TurnEndModel(fit(ex, prior, {c.conv_id for c in fit_convs}, seed))
     val_metrics = evaluate(val_model, val_convs, baselines=())

@@ -193,8 +193,9 @@ def main(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     convs = [scale_time(c, scale) for c in convs] if scale != 1.0 else convs
+    # the same people at K times their pace also type K times faster: composing ends where the scaled log says
     params = ReplayParams(llm_latency=args.llm_latency, reply_chars=args.reply_chars, signals=args.signals,
-                          human_wpm=args.human_wpm, interrupt=args.interrupt, persona=args.persona,
+                          human_wpm=args.human_wpm / scale, interrupt=args.interrupt, persona=args.persona,
                           debounce=args.debounce)
     policies = args.policy or DEFAULT_POLICIES
     started = time.process_time()
