@@ -226,3 +226,17 @@ async def test_a_message_the_store_could_not_save_is_not_received_and_its_redeli
 
     assert chat.bot_texts() == ["got it"]
     assert unanswered_texts(chat.responder.requests[0]) == ["are you there?"]
+
+
+async def test_a_human_who_keeps_typing_holds_the_next_part_no_longer_than_max_wait(scene_factory: Factory) -> None:
+    chat = await scene_factory(script=lambda request: ["ok so", "here is the thing"], typing_signal=True,
+                               overrides={"timing": {"debounce": 1, "max_wait": 10}})
+    await chat.says("tell me")
+    await chat.clock.run_until(lambda: len(chat.outlet.sent) == 1)
+    typing_from = chat.clock.now()
+    while len(chat.outlet.sent) < 2 and chat.clock.now() < typing_from + 60:
+        await chat.types(ttl=10)  # "typing…" again and again, never sending anything
+        await chat.waits(2)
+
+    assert chat.bot_texts() == ["ok so", "here is the thing"]
+    assert chat.outlet.sent[1].at - typing_from <= 10 + 2 + 7, "held at most max_wait (plus its own typing time)"

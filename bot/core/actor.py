@@ -170,8 +170,8 @@ class ConversationActor(Mailbox[Item]):
             return
         if self.state.new_since_job:
             await self._decide_interruption()
-        elif self.state.typing_until is not None and self.state.typing_until > self.deps.clock.now():
-            self.schedule(self.state.typing_until)
+        elif again := self.state.typing_hold(self.deps.clock.now(), self.job.paused_at, self.config().timing.max_wait):
+            self.schedule(again)
         else:
             self.job.resume()  # they stopped typing without sending: keep the part
 
@@ -294,6 +294,6 @@ class ConversationActor(Mailbox[Item]):
 
     async def close(self) -> None:
         """Stop everything this actor runs (on shutdown)."""
-        await self._stop_job("shutdown")
+        await self.close_mailbox(finish=lambda item: isinstance(item, PartDelivered | PartChanged))
         await self.judging.close()
-        await self.close_mailbox()
+        await self._stop_job("shutdown")

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -33,6 +34,7 @@ class Mailbox(Generic[T]):
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: float | None = None
         self.last_active = clock.now()
+        self.closed = False
 
     async def handle(self, item: T | Tick) -> None:
         """Handle one item (the subclass's logic)."""
@@ -43,6 +45,10 @@ class Mailbox(Generic[T]):
 
     def enqueue(self, item: T | Tick, done: asyncio.Future[None] | None = None) -> None:
         """Queue an item; `done` resolves once it was handled (or carries why it could not be)."""
+        if self.closed:  # shutting down: not received, so a platform may deliver it again after the restart
+            if done is not None and not done.done():
+                done.set_exception(RuntimeError("the conversation is shutting down"))
+            return
         self.inbox.append((item, done))
         if self.task is None or self.task.done():
             # No task while idle: an idle conversation costs only its state, not a parked coroutine.
@@ -93,10 +99,19 @@ class Mailbox(Generic[T]):
         await self.clock.sleep(at - self.clock.now())
         self.enqueue(Tick())
 
-    async def close_mailbox(self) -> None:
-        """Cancel the timer and the drain task."""
+    async def close_mailbox(self, finish: Callable[[T | Tick], bool] = lambda item: False) -> None:
+        """Take no more items; cancel the timer and the drain task; handle the queued items `finish` picks
+        (records of what already happened), drop the rest."""
+        self.closed = True
         await cancel_and_wait(self._timer)
         await cancel_and_wait(self.task)
+        queued, self.inbox = list(self.inbox), deque()
+        for item, _ in queued:
+            if finish(item):
+                try:
+                    await self.handle(item)
+                except Exception:
+                    log.exception("conversation %s failed to record %s on close", self.name, type(item).__name__)
 
 
 def new_done() -> asyncio.Future[None]:

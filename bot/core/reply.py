@@ -55,6 +55,7 @@ class ReplyJob:
         self.reply_to = reply_to
         self.reply_id = reply_id
         self.outcome = ReplyOutcome()
+        self.paused_at: float | None = None  # when this reply's parts were first held back
         self.listens = bool(getattr(ctx.responder, "listens", False))
         self.feed = Feed(ctx.clock, note=lambda kind, **data: ctx.trace(ctx.outbox.key, kind, ctx.clock.now(), **data))
         self._unsent: dict[int, QueuedPart] = {}  # said by the session, not yet delivered or withheld
@@ -88,6 +89,8 @@ class ReplyJob:
 
     def pause(self) -> None:
         """Hold every part not yet sent (called the instant new human input arrives)."""
+        if self.paused_at is None:
+            self.paused_at = self.ctx.clock.now()
         self._gate.clear()
 
     def resume(self) -> None:
@@ -242,6 +245,8 @@ class ReplyJob:
             if delivered is not None:
                 self._delivered(part.number, delivered)
                 return
+            if self._gate.is_set() and part.number not in self._withdrawn:
+                raise RuntimeError("the outlet withdrew a part that was still wanted")  # never retry forever
             # Withdrawn while the outlet made it wait: hold it until the gate opens again.
 
     async def _send(self, part: QueuedPart, reply_to: str | None) -> Delivered | None:

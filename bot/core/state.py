@@ -60,6 +60,14 @@ class ConversationState:
         return cls(history=list(stored.history), pending=[Pending(m, m.at or now) for m in stored.pending],
                    overrides=dict(stored.overrides), rhythms=dict(stored.rhythms))
 
+    def typing_hold(self, now: float, held_since: float | None, max_wait: float) -> float | None:
+        """While the human types, when to look again; None once they stopped or held a reply's parts back
+        for `max_wait` since the first hold."""
+        start = now if held_since is None else held_since
+        if (self.typing_until or 0.0) <= now or now - start >= max_wait:
+            return None
+        return min(self.typing_until or now, start + max_wait)
+
     def job_over(self) -> None:
         """A reply ended or was stopped: what came in during it, and any deferral, no longer apply."""
         self.new_since_job = []
