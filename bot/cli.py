@@ -92,7 +92,7 @@ def _bench_duet(args: argparse.Namespace) -> int:
 
 
 def _timeline(args: argparse.Namespace) -> int:
-    from bot.timeline_cli import timeline_command
+    from bot.timeline.cli import timeline_command
 
     return timeline_command(args.platform, args.chat, args.thread, args.out, _ready(Settings(), write=False))
 

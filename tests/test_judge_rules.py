@@ -17,7 +17,7 @@ from bot.core.ports import TraceEvent
 from bot.llm.judge import parse_ruling
 from bot.settings import Settings
 from bot.timeline import render_timeline_svg
-from bot.timeline_model import build_lanes
+from bot.timeline.model import build_lanes
 from persona import load_persona
 from policies.interrupt import Acknowledge, Defer, Finish, Relay, Revise, interrupt_policy
 from policies.judged import INTERRUPT_CHOICES, judged_interruption, unsolicited_refusal

@@ -14,7 +14,7 @@ from bot.core.memory_store import MemoryStore
 from bot.core.ports import TraceEvent
 from bot.settings import Settings
 from bot.timeline import render_timeline_svg
-from bot.timeline_cli import timeline_command
+from bot.timeline.cli import timeline_command
 from tests.actions_kit import actions, human_writes
 from tests.fakes.openai_answers import Answer, call, calls
 from tests.fakes.openai_server import FakeOpenAIServer, Messages

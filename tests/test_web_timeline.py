@@ -13,7 +13,7 @@ from bot.core.memory_store import MemoryStore
 from bot.core.ports import TraceEvent
 from bot.settings import ConfigError, Settings
 from bot.timeline import clock_label, render_timeline_svg
-from bot.timeline_cli import timeline_command
+from bot.timeline.cli import timeline_command
 from tests.kit import ChatScene
 
 SVG = "{http://www.w3.org/2000/svg}"

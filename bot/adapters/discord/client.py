@@ -11,9 +11,9 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.gateway import TolerantState
-from bot.adapters.discord.inbound import Receiver, Translator
 from bot.adapters.discord.outlet import DiscordOutlet
 from bot.adapters.discord.slash import SlashBridge, install_commands
+from bot.adapters.discord.translate import Receiver, Translator
 from bot.core.events import Event
 
 log = logging.getLogger(__name__)

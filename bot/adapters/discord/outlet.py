@@ -10,7 +10,7 @@ from typing import Any
 
 import discord
 
-from bot.adapters.discord.inbound import PLATFORM, channel_id
+from bot.adapters.discord.translate import PLATFORM, channel_id
 from bot.core.clock import Clock
 from bot.core.events import ConversationKey
 from bot.core.ports import CannotChange, PartWithdrawn, always_wanted

@@ -15,8 +15,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.inbound import PLATFORM, Receiver
 from bot.adapters.discord.outlet import DiscordOutlet
+from bot.adapters.discord.translate import PLATFORM, Receiver
 from bot.core.commands import COMMANDS, POLICY_KINDS, CommandSpec
 from bot.core.events import Author, Command, ConversationKey
 from persona import available_personas

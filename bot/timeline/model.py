@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.ports import TraceEvent
-from bot.timeline_actions import describe_action
+from bot.timeline.actions import describe_action
 
 # (lane id, label shown at the left), top to bottom.
 LANES: tuple[tuple[str, str], ...] = (

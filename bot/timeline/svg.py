@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from bot.core.ports import TraceEvent
-from bot.timeline_model import LANES, Lanes, Mark, Span, TimeScale, build_lanes
+from bot.timeline.model import LANES, Lanes, Mark, Span, TimeScale, build_lanes
 
 PX_PER_S = 48.0
 LEFT = 92.0

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.core.events import ConversationKey
 from bot.core.ports import Store
 from bot.settings import ConfigError, Settings
-from bot.timeline import render_timeline_svg
+from bot.timeline.svg import render_timeline_svg
 
 
 async def write_timeline(store: Store, key: ConversationKey, out_path: Path) -> int:
