@@ -42,8 +42,7 @@ class Verdict:
 
 def held_parts(job: ReplyJob) -> tuple[str, ...]:
     """The parts the job's session said that have not gone out, in order."""
-    unsent = job._unsent  # the job keeps them privately; read here, never changed
-    return tuple(unsent[number].text for number in sorted(unsent))
+    return job.held_texts()
 
 
 class Judging:

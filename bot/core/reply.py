@@ -107,6 +107,10 @@ class ReplyJob:
             return event.message_id in self.covers and not self.outcome.delivered
         return False
 
+    def held_texts(self) -> tuple[str, ...]:
+        """What the session said that has not gone out yet, in order."""
+        return tuple(self._unsent[number].text for number in sorted(self._unsent))
+
     def hear(self, item: Heard) -> None:
         """Tell the session what happened in the chat."""
         self.feed.put(item)
