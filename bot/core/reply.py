@@ -234,7 +234,7 @@ class ReplyJob:
         await self._gate.wait()
         ctx.trace(ctx.outbox.key, "typing_start", ctx.clock.now())
         async with TypingIndicator(ctx.outbox.outlet, ctx.outbox.key, ctx.clock):
-            await self._sleep_unless_withdrawn(ctx.pacing.typing_time(part.text), part.number)
+            await self._sleep_unless_withdrawn(ctx.pacing.typing_time(part.text), part)
         ctx.trace(ctx.outbox.key, "typing_stop", ctx.clock.now())
         while True:
             await self._gate.wait()
@@ -277,8 +277,12 @@ class ReplyJob:
             self._recorded[number] = item.recorded
             self.ctx.post(item)
 
-    async def _sleep_unless_withdrawn(self, seconds: float, number: int) -> None:
-        """Type part `number` for `seconds`, cut short if a relay withdraws it (and only it)."""
+    async def _sleep_unless_withdrawn(self, seconds: float, part: QueuedPart) -> None:
+        """Type `part` for `seconds`, cut short if a relay withdraws it (only a guarded part can be)."""
+        if not part.guarded:  # the common case: a plain sleep, no extra tasks
+            await self.ctx.clock.sleep(seconds)
+            return
+        number = part.number
         typing = asyncio.create_task(self.ctx.clock.sleep(seconds), name=f"typing-time:{self.key}")
         try:
             while not typing.done() and number not in self._withdrawn:
