@@ -56,6 +56,25 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "")
 
 
+class FailureStreak:
+    """One log line when the model starts failing and one when it answers again, not a line per failure."""
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    def failed(self, exc: Exception) -> None:
+        """Note a failure (logged only if it starts a streak)."""
+        if not self.failing:
+            log.warning("the model is not answering properly: %s; retrying with backoff", _describe(exc))
+        self.failing = True
+
+    def recovered(self) -> None:
+        """Note an answer (logged only if it ends a streak)."""
+        if self.failing:
+            log.info("the model is answering again")
+        self.failing = False
+
+
 def _is_final(exc: Exception) -> bool:
     """A 4xx other than 429: the request itself is refused, so retrying will not help."""
     return isinstance(exc, openai.APIStatusError) and not isinstance(exc, RETRYABLE)
@@ -92,7 +111,7 @@ class OpenAIResponder:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.stop = stop
-        self._failing = False
+        self._streak = FailureStreak()
 
     def tokens_for(self, request: ReplyRequest) -> int:
         """max_tokens for this request: room for the persona's parts (~3 characters a token), capped."""
@@ -117,12 +136,12 @@ class OpenAIResponder:
                 for part in cutter.finish():
                     yielded = True
                     yield Say(part)
-                self._recovered()
+                self._streak.recovered()
                 return
             # Not only the client's errors: a malformed stream (bad JSON or UTF-8, an odd chunk) raises
             # whatever the parser raises, and it must end in a retry or the persona's line, never silence.
             except Exception as exc:
-                self._note_failure(exc)
+                self._streak.failed(exc)
                 if _is_final(exc):
                     raise ResponderFailed(_describe(exc)) from None
                 if yielded:  # parts already went out: end the reply where the stream broke
@@ -151,12 +170,3 @@ class OpenAIResponder:
         finally:
             await stream.close()
 
-    def _note_failure(self, exc: Exception) -> None:
-        if not self._failing:
-            log.warning("the model is not answering properly: %s; retrying with backoff", _describe(exc))
-        self._failing = True
-
-    def _recovered(self) -> None:
-        if self._failing:
-            log.info("the model is answering again")
-        self._failing = False

@@ -10,7 +10,7 @@ import openai
 
 from bot.core.clock import Clock
 from bot.core.ports import ResponderFailed
-from bot.llm.openai_responder import RetryPolicy, _describe, _is_final
+from bot.llm.openai_responder import FailureStreak, RetryPolicy, _describe, _is_final
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class ToolModel:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.stream = stream
-        self._failing = False
+        self._streak = FailureStreak()
 
     async def step(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelStep:
         """One completion; retried on errors and malformed answers; ResponderFailed when out of tries."""
@@ -64,17 +64,13 @@ class ToolModel:
             # Not only the client's errors: an odd answer (no choices, a bad stream) must end in a retry or
             # the persona's line, never in silence.
             except Exception as exc:
-                if not self._failing:
-                    log.warning("the model is not answering properly: %s; retrying with backoff", _describe(exc))
-                self._failing = True
+                self._streak.failed(exc)
                 if _is_final(exc):
                     raise ResponderFailed(_describe(exc)) from None
                 if attempt + 1 < self.retry.attempts:
                     await self.clock.sleep(self.retry.delay(attempt, exc))
                 continue
-            if self._failing:
-                log.info("the model is answering again")
-            self._failing = False
+            self._streak.recovered()
             return answer
         raise ResponderFailed(f"no answer after {self.retry.attempts} attempts")
 
