@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +10,6 @@ import openai
 from bot.core.clock import Clock
 from bot.core.ports import ResponderFailed
 from bot.llm.openai_responder import FailureStreak, RetryPolicy, _describe, _is_final
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
