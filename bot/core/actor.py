@@ -266,7 +266,7 @@ class ConversationActor(Mailbox[Item]):
         self._spawn_job(cfg, note=note)
 
     def _spawn_job(self, cfg: ChatConfig, note: str = "", is_group: bool = False) -> None:
-        request = self.state.reply_request(cfg, self.deps.outlet.limit, note, is_group)
+        request = self.state.reply_request(cfg, self.deps.outlet.limit, note, is_group, self.key)
         deps = self.deps
         ctx = ReplyContext(deps.clock, deps.responder_for(cfg.responder), self.outbox, cfg.pacing(deps.rng),
                            deps.trace, self.enqueue)

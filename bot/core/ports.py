@@ -80,6 +80,8 @@ class ReplyRequest:
     limit: int
     is_group: bool = False
     max_wait: float = 40.0  # the chat's cap on waiting (a session's `check` waits no longer than this)
+    key: ConversationKey | None = None  # the conversation (tools that remember or start tasks file under it)
+    people: tuple[str, ...] = ()  # author ids of the unanswered messages, in order of their first message
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from bot.core.events import HumanMessage, describe_attachments
+from bot.core.events import ConversationKey, HumanMessage, describe_attachments
 from bot.core.ports import HISTORY_LIMIT, Line, ReplyRequest, StoredConversation
 from policies.timing import Timing
 from policies.view import ConversationView, Rhythm, Said
@@ -147,7 +147,8 @@ class ConversationState:
         self.rhythms[author] = new
         return author, new
 
-    def reply_request(self, cfg: ChatConfig, limit: int, note: str = "", is_group: bool = False) -> ReplyRequest:
+    def reply_request(self, cfg: ChatConfig, limit: int, note: str = "", is_group: bool = False,
+                      key: ConversationKey | None = None) -> ReplyRequest:
         """What a responder needs to answer everything unanswered (a `note` adds to the persona's style)."""
         pending = self.pending
         return ReplyRequest(
@@ -159,6 +160,8 @@ class ConversationState:
             limit=limit,
             is_group=pending[-1].msg.is_group if pending else is_group,
             max_wait=cfg.timing.max_wait,
+            key=key,
+            people=tuple(dict.fromkeys(p.msg.author.id for p in pending if p.msg.author.id)),
         )
 
     def quote_target(self) -> str | None:

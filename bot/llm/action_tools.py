@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.ports import Line
 from bot.llm.prompt import bounded
+from bot.llm.tool_kit import SessionTool
 
 TOOL_NAMES = ("append", "undo", "reset", "push", "check", "stay_silent", "done")
 _NO_SPACE_BEFORE = ".,!?;:…)]}'\"’”"
@@ -92,17 +94,20 @@ class Action:
     error: str = ""
 
 
-def read_call(call_id: str, name: str, arguments: str) -> Action:
+def read_call(call_id: str, name: str, arguments: str, extra: Mapping[str, SessionTool] | None = None) -> Action:
     """Check a tool call's name and arguments; an unknown tool or bad arguments give an Action with an error."""
-    if name not in TOOL_NAMES:
-        return Action(call_id, name, {}, f"there is no tool {name!r}; the tools are {', '.join(TOOL_NAMES)}")
+    extra = extra or {}
+    if name not in TOOL_NAMES and name not in extra:
+        names = ", ".join([*TOOL_NAMES, *extra])
+        return Action(call_id, name, {}, f"there is no tool {name!r}; the tools are {names}")
     try:
         args = json.loads(arguments or "{}")
     except json.JSONDecodeError as exc:
         return Action(call_id, name, {}, f"the arguments are not valid JSON ({exc.msg} at character {exc.pos})")
     if not isinstance(args, dict):
         return Action(call_id, name, {}, "the arguments must be a JSON object")
-    return Action(call_id, name, args, _argument_error(name, args))
+    error = extra[name].argument_error(args) if name in extra else _argument_error(name, args)
+    return Action(call_id, name, args, error)
 
 
 def _argument_error(name: str, args: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@ after every step, so it can revise a text the human's newer words made stale bef
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -26,6 +26,7 @@ from bot.llm.action_tools import ACTION_RULES, TOOLS, Action, Draft, read_call, 
 from bot.llm.prompt import bounded, build_messages
 from bot.llm.splitter import PartCutter
 from bot.llm.tidy import speaker_names, tidy_line
+from bot.llm.tool_kit import SessionTool, tool_index
 from bot.llm.tool_model import ModelStep, ToolModel
 
 MAX_STEPS = 16
@@ -37,20 +38,24 @@ class ActionResponder:
 
     listens = True  # new messages are relayed into the running session: the model decides what they change
 
-    def __init__(self, model: ToolModel, max_steps: int = MAX_STEPS) -> None:
+    def __init__(self, model: ToolModel, max_steps: int = MAX_STEPS, tools: Sequence[SessionTool] = ()) -> None:
         self.model = model
         self.max_steps = max_steps
+        self.tools = tool_index(tools)  # seed 004's tools (tasks, memory) beside the seven drafting ones
 
     def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
         """One session: a model request per step until the model ends it, 16 steps, or max_wait without a push."""
-        return ActionSession(self.model, request, feed, self.max_steps).run()
+        return ActionSession(self.model, request, feed, self.max_steps, self.tools).run()
 
 
 class ActionSession:
     """One reply session's draft, what the model has and has not read yet, and the conversation with the model."""
 
-    def __init__(self, model: ToolModel, request: ReplyRequest, feed: SessionFeed, max_steps: int) -> None:
+    def __init__(self, model: ToolModel, request: ReplyRequest, feed: SessionFeed, max_steps: int,
+                 tools: dict[str, SessionTool] | None = None) -> None:
         self.model = model
+        self.tools = tools or {}
+        self.schemas = [*TOOLS, *(tool.schema for tool in self.tools.values())]
         self.clock: Clock = model.clock
         self.request = request
         self.feed = feed
@@ -59,6 +64,7 @@ class ActionSession:
         self.messages: list[dict[str, Any]] = build_messages(request)
         rules = ACTION_RULES.format(max_wait=request.max_wait, max_parts=request.max_parts,
                                     max_chars=request.max_part_chars)
+        rules = " ".join([rules, *(tool.rule for tool in self.tools.values())])
         self.messages[0] = {"role": "system", "content": f"{request.system}\n\n{rules}"}
         self.unheard: list[Line] = []  # arrived, not yet in any tool result
         self.unread: list[Line] = []  # in a tool result the model has not read yet (its next request will)
@@ -81,7 +87,7 @@ class ActionSession:
                 self.feed.note("action_end", reason=why, draft=self.draft.text)
                 break
             self.unread = []
-            step = await self.model.step(self.messages, TOOLS)
+            step = await self.model.step(self.messages, self.schemas)
             steps += 1
             if not step.calls:
                 async for intent in self._plain(step.content):
@@ -126,7 +132,7 @@ class ActionSession:
         self.messages.append(step.as_message())
         self.interrupted = False
         for call in step.calls:
-            action = read_call(call.call_id, call.name, call.arguments)
+            action = read_call(call.call_id, call.name, call.arguments, self.tools)
             async for intent in self._act(action):
                 yield intent
             if bool(self.draft.text) != self.showing:
@@ -153,6 +159,8 @@ class ActionSession:
             self._answer()
         elif action.name == "check":
             await self._check(float(action.args["seconds"]))
+        elif action.name in self.tools:
+            await self._extra(self.tools[action.name], action.args)
         else:
             self._stop(StaySilent() if action.name == "stay_silent" else Done())
 
@@ -213,6 +221,14 @@ class ActionSession:
         waited = self.clock.now() - start
         self.feed.note("action_check", seconds=seconds, waited=waited, heard=len(self.unheard))
         self._answer(waited=round(waited, 1), typing=self.typing_until > self.clock.now())
+
+    async def _extra(self, tool: SessionTool, args: dict[str, Any]) -> None:
+        try:
+            fields = await tool.call(args, self.request)
+        except Exception as exc:  # a broken tool is the model's problem to read about, never the chat's end
+            fields = {"error": f"{tool.name} failed: {type(exc).__name__}"}
+        self.feed.note(f"action_{tool.name}", args=args, result=fields)
+        self._answer(**fields)
 
     def _stop(self, end: Done | StaySilent) -> None:
         self._hear(self.feed.take())
