@@ -24,7 +24,8 @@ from bot.core.tasks import cancel_and_wait
 from bot.core.trace import TraceRecorder
 from bot.llm.actions import ActionResponder
 from bot.llm.judge import OpenAIJudge
-from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.model_errors import RetryPolicy
+from bot.llm.openai_responder import OpenAIResponder
 from bot.llm.tool_model import ToolModel
 from bot.logs import setup_logging
 from bot.runtime import keep_gc_young, tune_gc

@@ -11,7 +11,7 @@ import openai
 from bot.core.clock import VirtualClock
 from bot.core.events import HumanMessage
 from bot.llm.actions import ActionResponder
-from bot.llm.openai_responder import RetryPolicy
+from bot.llm.model_errors import RetryPolicy
 from bot.llm.tool_model import ToolModel
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.kit import ChatScene

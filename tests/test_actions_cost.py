@@ -15,7 +15,8 @@ import openai
 import pytest
 
 from bot.core.clock import VirtualClock
-from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.model_errors import RetryPolicy
+from bot.llm.openai_responder import OpenAIResponder
 from tests.actions_kit import actions
 from tests.fakes.openai_answers import Answer, ToolCall, call, calls
 from tests.fakes.openai_server import FakeOpenAIServer

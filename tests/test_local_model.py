@@ -24,7 +24,8 @@ from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, HumanMessage
 from bot.core.memory_store import MemoryStore
 from bot.llm.local_model import BUNDLED_NAME, local_llm_if_needed
-from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.model_errors import RetryPolicy
+from bot.llm.openai_responder import OpenAIResponder
 from bot.settings import ConfigError, Settings
 from persona import load_persona
 from tests.kit import RecordingOutlet

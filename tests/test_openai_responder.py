@@ -14,7 +14,8 @@ from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, HumanMessage
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import Line, ReplyRequest, ResponderFailed, Say
-from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.model_errors import RetryPolicy
+from bot.llm.openai_responder import OpenAIResponder
 from persona import load_persona
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.kit import RecordingOutlet, VirtualClock

@@ -9,7 +9,8 @@ import pytest
 
 from bot.core.clock import VirtualClock
 from bot.core.ports import Line, ReplyRequest, Say
-from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.model_errors import RetryPolicy
+from bot.llm.openai_responder import OpenAIResponder
 from bot.llm.prompt import UNANSWERED_LINES
 from tests.fakes.openai_server import FakeOpenAIServer
 

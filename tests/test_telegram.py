@@ -8,7 +8,8 @@ import openai
 import pytest
 
 from bot.core.ports import ReplyRequest
-from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.model_errors import RetryPolicy
+from bot.llm.openai_responder import OpenAIResponder
 from tests.fakes.openai_server import FakeOpenAIServer, Messages
 from tests.kit import unanswered_texts
 from tests.telegram_kit import ALICE, BOB, DM, GROUP, TelegramScene, dm_key

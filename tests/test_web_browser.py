@@ -21,7 +21,8 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import Outlet
-from bot.llm.openai_responder import OpenAIResponder, RetryPolicy
+from bot.llm.model_errors import RetryPolicy
+from bot.llm.openai_responder import OpenAIResponder
 from bot.web import WebServer, create_web_app
 from bot.web.chat import WebChat
 from bot.web.limits import BURST

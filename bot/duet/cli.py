@@ -33,7 +33,7 @@ def actions_maker() -> ResponderMaker:
         raise ConfigError(f"the actions responder is not available in this build ({exc})") from exc
     import openai
 
-    from bot.llm.openai_responder import RetryPolicy
+    from bot.llm.model_errors import RetryPolicy
 
     def make(settings: Settings, clock: Clock) -> Responder:
         assert settings.openai_api_key is not None and settings.llm_model is not None

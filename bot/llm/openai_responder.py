@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,71 +11,14 @@ import openai
 
 from bot.core.clock import Clock
 from bot.core.ports import Intent, ReplyRequest, ResponderFailed, Say, SessionFeed
+from bot.llm.model_errors import FailureStreak, RetryPolicy, describe, is_final
 from bot.llm.prompt import build_messages
 from bot.llm.splitter import PartCutter
 from bot.llm.tidy import speaker_names, tidy_line
 
-log = logging.getLogger(__name__)
-RETRYABLE = (openai.RateLimitError, openai.APIConnectionError, openai.InternalServerError, openai.APITimeoutError)
-MAX_RETRY_AFTER = 30.0
 MAX_TOKENS = 400
 # Where a chat model starts playing the other side, or a server leaks the end-of-turn token (ChatML).
 STOP = ("\nUser:", "\nuser:", "<|im_end|>", "<|im_start|>")
-
-
-@dataclass
-class RetryPolicy:
-    """Bounded retries with exponential backoff (or the server's retry-after)."""
-
-    attempts: int = 3
-    backoff: float = 1.0
-
-    def delay(self, attempt: int, exc: Exception) -> float:
-        """Seconds to wait before attempt number `attempt + 1`."""
-        retry_after = _retry_after(exc)
-        if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER)
-        return float(self.backoff * 2**attempt)
-
-
-def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    if response is None:
-        return None
-    try:
-        return float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-
-
-def _describe(exc: Exception) -> str:
-    """A log-safe description: the error's type and status, never a request, a reply or a key."""
-    status = getattr(exc, "status_code", None)
-    return f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "")
-
-
-class FailureStreak:
-    """One log line when the model starts failing and one when it answers again, not a line per failure."""
-
-    def __init__(self) -> None:
-        self.failing = False
-
-    def failed(self, exc: Exception) -> None:
-        """Note a failure (logged only if it starts a streak)."""
-        if not self.failing:
-            log.warning("the model is not answering properly: %s; retrying with backoff", _describe(exc))
-        self.failing = True
-
-    def recovered(self) -> None:
-        """Note an answer (logged only if it ends a streak)."""
-        if self.failing:
-            log.info("the model is answering again")
-        self.failing = False
-
-
-def _is_final(exc: Exception) -> bool:
-    """A 4xx other than 429: the request itself is refused, so retrying will not help."""
-    return isinstance(exc, openai.APIStatusError) and not isinstance(exc, RETRYABLE)
 
 
 def _content(chunk: Any) -> str:
@@ -142,8 +83,8 @@ class OpenAIResponder:
             # whatever the parser raises, and it must end in a retry or the persona's line, never silence.
             except Exception as exc:
                 self._streak.failed(exc)
-                if _is_final(exc):
-                    raise ResponderFailed(_describe(exc)) from None
+                if is_final(exc):
+                    raise ResponderFailed(describe(exc)) from None
                 if yielded:  # parts already went out: end the reply where the stream broke
                     return
                 if attempt + 1 < self.retry.attempts:

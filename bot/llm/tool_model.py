@@ -9,7 +9,7 @@ import openai
 
 from bot.core.clock import Clock
 from bot.core.ports import ResponderFailed
-from bot.llm.openai_responder import FailureStreak, RetryPolicy, _describe, _is_final
+from bot.llm.model_errors import FailureStreak, RetryPolicy, describe, is_final
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,8 @@ class ToolModel:
             # the persona's line, never in silence.
             except Exception as exc:
                 self._streak.failed(exc)
-                if _is_final(exc):
-                    raise ResponderFailed(_describe(exc)) from None
+                if is_final(exc):
+                    raise ResponderFailed(describe(exc)) from None
                 if attempt + 1 < self.retry.attempts:
                     await self.clock.sleep(self.retry.delay(attempt, exc))
                 continue
