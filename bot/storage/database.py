@@ -70,6 +70,10 @@ class Database:
             self._ids[key] = (row.id, row.kind)
             return row.id
 
+    async def existing_id(self, key: ConversationKey) -> int | None:
+        """The conversation's row id, or None when it was never stored (nothing is created)."""
+        return await self._existing_id(key)
+
     async def _existing_id(self, key: ConversationKey) -> int | None:
         if key in self._ids:
             return self._ids[key][0]
