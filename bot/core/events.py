@@ -95,7 +95,19 @@ class Nudge:
     at: float | None = None
 
 
-Event = HumanMessage | HumanEdit | HumanDelete | HumanTyping | Command | Nudge
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """A background task finished: its result is for the conversation that started it, told once."""
+
+    key: ConversationKey
+    task_id: str
+    kind: str
+    result: str
+    is_group: bool = False
+    at: float | None = None
+
+
+Event = HumanMessage | HumanEdit | HumanDelete | HumanTyping | Command | Nudge | TaskResult
 
 
 def describe_attachments(kinds: tuple[str, ...]) -> str:

@@ -82,6 +82,7 @@ class ReplyRequest:
     max_wait: float = 40.0  # the chat's cap on waiting (a session's `check` waits no longer than this)
     key: ConversationKey | None = None  # the conversation (tools that remember or start tasks file under it)
     people: tuple[str, ...] = ()  # author ids of the unanswered messages, in order of their first message
+    addressed: bool = False  # a group message among them calls the bot by name or answers it
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,22 @@ class TypingSeen:
     until: float
 
 
-Heard = NewMessages | MessageChanged | TypingSeen | Receipt
+@dataclass(frozen=True, slots=True)
+class TaskFinished:
+    """A background task this conversation started has its result (told to a running session once)."""
+
+    task_id: str
+    kind: str
+    result: str
+    at: float
+
+    @property
+    def lines(self) -> tuple[Line, ...]:
+        """The result as a session hears it: a line from "task" beside the human's new messages."""
+        return (Line("human", f"[{self.kind} task {self.task_id} finished] {self.result}", self.at, "task"),)
+
+
+Heard = NewMessages | MessageChanged | TypingSeen | Receipt | TaskFinished
 
 
 class SessionFeed(Protocol):

@@ -162,6 +162,7 @@ class ConversationState:
             max_wait=cfg.timing.max_wait,
             key=key,
             people=tuple(dict.fromkeys(p.msg.author.id for p in pending if p.msg.author.id)),
+            addressed=any(p.msg.addressed for p in pending),
         )
 
     def quote_target(self) -> str | None:
