@@ -10,7 +10,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
 from alembic import context
-from bot.storage.models import SCHEDULER_TABLE, metadata
+from bot.storage.models import SCHEDULER_TABLE, is_search_object, metadata
 from bot.storage.url import create_store_engine
 
 config = context.config
@@ -31,8 +31,9 @@ def database_url() -> str:
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Leave APScheduler's own job table alone: it creates and owns it."""
-    return not (type_ == "table" and name == SCHEDULER_TABLE)
+    """Leave APScheduler's own job table alone (it creates and owns it), and the memories' full-text search
+    objects (migration 0003 makes them by hand: FTS5 tables on SQLite, an expression index on PostgreSQL)."""
+    return not (type_ == "table" and name == SCHEDULER_TABLE) and not is_search_object(name)
 
 
 def configure(**kwargs: Any) -> None:

@@ -17,7 +17,7 @@ from alembic import command
 from bot.core.events import ConversationKey
 from bot.core.ports import CutShortReply
 from bot.storage.migrate import SCRIPT_LOCATION, alembic_config, current_revision, downgrade, head_revision, upgrade
-from bot.storage.models import SCHEDULER_TABLE, Message, metadata
+from bot.storage.models import SCHEDULER_TABLE, Message, is_search_object, metadata
 from bot.storage.sql_store import SqlStore
 from bot.storage.url import async_url, create_store_engine, create_sync_engine, sync_url
 
@@ -27,7 +27,8 @@ pytest_plugins = ("tests.storage_kit",)
 def schema_diffs(conn: Connection) -> list[Any]:
     """What autogenerate would change to make the database match the models."""
     context = MigrationContext.configure(conn, opts={
-        "compare_type": True, "include_name": lambda name, kind, parents: name != SCHEDULER_TABLE})
+        "compare_type": True,
+        "include_name": lambda name, kind, parents: name != SCHEDULER_TABLE and not is_search_object(name)})
     return list(compare_metadata(context, metadata))
 
 
