@@ -41,6 +41,10 @@ TIMING_FIELDS: tuple[TimingField, ...] = (
                 "s", "group judge: quiet time after joining in unasked", step=1.0),
     TimingField("group_max_per_hour", 0.0, 60.0, "group_max_per_hour must be a whole number between 0 and 60",
                 "replies", "group judge: most unasked replies in a group per hour", whole=True, step=1.0),
+    TimingField("silence_tick", 0.1, 5.0, "silence_tick must be between 0.1 and 5 seconds",
+                "s", "duplex: seconds of quiet each silence token stands for"),
+    TimingField("duplex_max_calls", 0.0, 20.0, "duplex_max_calls must be a whole number between 0 and 20",
+                "requests", "duplex: most fast-model requests per turn", whole=True, step=1.0),
 )
 TIMING_FIELD_NAMES = tuple(f.name for f in TIMING_FIELDS)
 _BY_NAME = {f.name: f for f in TIMING_FIELDS}
@@ -60,6 +64,8 @@ class Timing:
     judge_timeout: float = 2.0
     group_cooldown: float = 600.0
     group_max_per_hour: int = 4
+    silence_tick: float = 0.5
+    duplex_max_calls: int = 4
 
     def with_overrides(self, overrides: dict[str, Any]) -> Timing:
         """This timing with valid overrides applied (unknown fields are ignored)."""

@@ -35,7 +35,8 @@ async def test_the_commands_are_registered_globally_with_choices(make_scene: Mak
     field = next(o for o in timing_set_cmd["options"] if o["name"] == "field")
     assert [c["value"] for c in field["choices"]] == ["debounce", "max_wait", "wpm", "read_delay",
                                                        "part_pause", "max_parts", "judge_timeout",
-                                                       "group_cooldown", "group_max_per_hour"]
+                                                       "group_cooldown", "group_max_per_hour",
+                                                       "silence_tick", "duplex_max_calls"]
     kind, name = registered["policy"]["options"]
     assert [c["value"] for c in kind["choices"]] == ["turn", "interrupt", "group", "responder"] and name["autocomplete"]
 
