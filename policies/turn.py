@@ -162,7 +162,14 @@ _KINDS: dict[str, TurnKind] = {
     "typing": TurnKind(lambda value, name: Typing(name)),
     "adaptive": TurnKind(lambda value, name: Adaptive(value, name),
                          (0.0, 1.0, "the adaptive threshold must be between 0 and 1 (adaptive:THRESHOLD)")),
+    "duplex": TurnKind(lambda value, name: _duplex(name)),
 }
+
+
+def _duplex(name: str) -> TurnPolicy:
+    from policies.duplex import Duplex  # it builds on `adaptive` from this module
+
+    return Duplex(name)
 
 TURN_POLICIES = tuple(_KINDS)
 
