@@ -15,6 +15,7 @@ from bot.core.ports import CutShortReply, Line, MessageChanged, TypingSeen
 from bot.core.reply import ReplyJob
 from bot.core.reply_items import JobEnded, PartChanged, PartDelivered, ReplyContext, continuation_note
 from bot.core.state import ConversationState, Pending
+from bot.core.task_results import TaskResult, WaitingResults
 from policies.interrupt import Acknowledge, Defer, Finish, Relay, Revise
 from policies.view import Respond, WaitUntil
 
@@ -36,6 +37,7 @@ class ConversationActor(Mailbox[Item]):
         self._restored = False
         self._cut_short: CutShortReply | None = None
         self.judging = Judging(key, deps, self.enqueue)  # the fast model's verdicts come back as inbox items
+        self.results = WaitingResults(deps.tasks)  # finished background tasks not told yet
 
     def post(self, event: Event) -> asyncio.Future[None]:
         """Queue an event; the future resolves once it is stored and received (or carries why it was not)."""
@@ -119,6 +121,8 @@ class ConversationActor(Mailbox[Item]):
             return self.state.change_line(item.part_id, item.text)
         elif isinstance(item, JobEnded):
             await self._on_job_ended(item.job)
+        elif isinstance(item, TaskResult):
+            self.results.arrived(item)
         elif isinstance(item, Verdict):
             self.judging.take(item)  # the decision it answers is made again below, now with the answer
         await self._after_input()
@@ -166,6 +170,7 @@ class ConversationActor(Mailbox[Item]):
     async def _after_input(self) -> None:
         if self.job is None:
             return await self._evaluate()
+        self.results.relay(self.job)  # a listening session hears a finished task at once; others wait for its end
         if not self.job.paused:
             return
         if self.state.new_since_job:
@@ -246,6 +251,8 @@ class ConversationActor(Mailbox[Item]):
         """After a restart, finish the reply the crash cut short (unless the human wrote since)."""
         cut, self._cut_short = self._cut_short, None
         if cut is None:
+            if self.results.waiting:  # nothing to answer, a task's result to tell: the bot texts first
+                self._spawn_job(self.config(), is_group=self.results.is_group)
             return
         self.deps.trace(self.key, "continue", self.deps.clock.now(), sent=list(cut.delivered))
         await self._start_job(self.config(), note=continuation_note(cut.delivered))
@@ -266,6 +273,7 @@ class ConversationActor(Mailbox[Item]):
         self._spawn_job(cfg, note=note)
 
     def _spawn_job(self, cfg: ChatConfig, note: str = "", is_group: bool = False) -> None:
+        note = self.results.with_note(note)
         request = self.state.reply_request(cfg, self.deps.outlet.limit, note, is_group, self.key)
         deps = self.deps
         ctx = ReplyContext(deps.clock, deps.responder_for(cfg.responder), self.outbox, cfg.pacing(deps.rng),

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.background import TaskBoard
 from bot.core.clock import Clock
 from bot.core.judge_port import Judge, UnsolicitedReplies
 from bot.core.ports import Outlet, Responder, Store, Tracer
@@ -79,6 +80,7 @@ class EngineDeps:
     trace: Tracer = _no_trace
     judge: Judge | None = None  # the fast model the `judge` policies ask; None: they decide by their rules
     unsolicited: UnsolicitedReplies = field(default_factory=UnsolicitedReplies)  # the group judge's cap
+    tasks: TaskBoard | None = None  # background tasks (seed 004): their results come back as TaskResult events
     _configs: dict[str, ChatConfig] = field(default_factory=dict, repr=False)
 
     def responder_for(self, kind: str) -> Responder:

@@ -79,6 +79,11 @@ class ReplyJob:
         return str(self.ctx.outbox.key)
 
     @property
+    def hearing(self) -> bool:
+        """True while a listening session can still be told something (it has not ended)."""
+        return self.listens and not (self._generation is not None and self._generation.done())
+
+    @property
     def paused(self) -> bool:
         """True while unsent parts are being held back."""
         return not self._gate.is_set()
