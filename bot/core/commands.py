@@ -101,6 +101,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", "Say hi", slash=False),
     CommandSpec("help", "How to text me", slash=False),
     CommandSpec("reset", "Forget this conversation (in groups and servers: admins only)", access="admins in groups"),
+    CommandSpec("forget", "What I remember about you here (a number or all: forget it)",
+                args=(Arg("which", "a number from the list, or all", optional=True),)),
     CommandSpec("timing", "How long the bot waits and how fast it types here", access="admins", actions=(
         CommandSpec("show", "The timing in effect here and where each value comes from"),
         CommandSpec("set", "Change one timing value for this conversation", args=(
@@ -128,6 +130,7 @@ class CommandResult:
     reply: str = ""
     overrides: dict[str, Any] | None = None
     forget: bool = False
+    memory_words: tuple[str, ...] | None = None  # /forget: listed or deleted by the actor (bot.core.memory_commands)
 
 
 Handler = Callable[[ChatConfig, tuple[str, ...], dict[str, Any]], CommandResult]
@@ -207,7 +210,13 @@ def _policy(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -
     return CommandResult(reply=f"{kind} policy set to {name}", overrides=overrides)
 
 
+def _forget(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
+    if len(args) > 1 or (args and args[0].lower() != "all" and not (args[0].isascii() and args[0].isdigit())):
+        raise ValueError(f"usage: {BY_NAME['forget'].usage} (a number from the list, or all)")
+    return CommandResult(memory_words=args)
+
+
 _HANDLERS: dict[str, Handler] = {
-    "start": _line("start"), "help": _line("help"), "reset": _reset,
+    "start": _line("start"), "help": _line("help"), "reset": _reset, "forget": _forget,
     "timing": _timing, "persona": _persona, "policy": _policy,
 }
