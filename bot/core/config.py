@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.core.background import TaskBoard
 from bot.core.clock import Clock
+from bot.core.duplex_port import TurnPredictor
 from bot.core.judge_port import Judge, UnsolicitedReplies
 from bot.core.ports import Outlet, Responder, Store, Tracer
 from bot.pacing import Pacing
@@ -79,6 +80,7 @@ class EngineDeps:
     rng: random.Random = field(default_factory=random.Random)
     trace: Tracer = _no_trace
     judge: Judge | None = None  # the fast model the `judge` policies ask; None: they decide by their rules
+    duplex: TurnPredictor | None = None  # the fast model of the `duplex` turn policy; None: it decides as adaptive
     unsolicited: UnsolicitedReplies = field(default_factory=UnsolicitedReplies)  # the group judge's cap
     tasks: TaskBoard | None = None  # background tasks (seed 004): their results come back as TaskResult events
     _configs: dict[str, ChatConfig] = field(default_factory=dict, repr=False)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.core.state import ConversationState
 
 log = logging.getLogger(__name__)
+TurnDecider = Callable[["ConversationState", ConversationView, "ChatConfig", float], Awaitable[TurnDecision]]
 PROMPT_HISTORY = 20  # lines of earlier conversation a question shows the fast model
 NOT_FOR_THE_BOT = "group policy: not for the bot"
 
@@ -130,10 +131,13 @@ class Judging:
         )
 
     # ------------------------------------------------------------------ when to answer, and in a group whether to
-    async def turn(self, state: ConversationState, cfg: ChatConfig, now: float) -> TurnDecision | None:
-        """The turn policy's decision, then (in a group) the group policy's; None while the fast model is asked."""
+    async def turn(self, state: ConversationState, cfg: ChatConfig, now: float,
+                   decide: TurnDecider | None = None) -> TurnDecision | None:
+        """The turn policy's decision (or `decide`'s), then (in a group) the group policy's; None while the fast
+        model is asked."""
         view = state.view(cfg.timing, self.deps.outlet.has_typing_signal)
-        decision: TurnDecision | None = cfg.turn_policy.decide(view, now)
+        decision: TurnDecision | None = \
+            cfg.turn_policy.decide(view, now) if decide is None else await decide(state, view, cfg, now)
         if isinstance(decision, Respond) and view.is_group:
             decision = await self._group(state, cfg, view)
         if decision is not None:
