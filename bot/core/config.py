@@ -13,6 +13,7 @@ from bot.core.background import TaskBoard
 from bot.core.clock import Clock
 from bot.core.duplex_port import TurnPredictor
 from bot.core.judge_port import Judge, UnsolicitedReplies
+from bot.core.memory_port import Memories
 from bot.core.ports import Outlet, Responder, Store, Tracer
 from bot.pacing import Pacing
 from persona import Persona, load_persona
@@ -83,6 +84,7 @@ class EngineDeps:
     duplex: TurnPredictor | None = None  # the fast model of the `duplex` turn policy; None: it decides as adaptive
     unsolicited: UnsolicitedReplies = field(default_factory=UnsolicitedReplies)  # the group judge's cap
     tasks: TaskBoard | None = None  # background tasks (seed 004): their results come back as TaskResult events
+    memories: Memories | None = None  # facts remembered per person and chat (seed 004): /forget and /reset use it
     _configs: dict[str, ChatConfig] = field(default_factory=dict, repr=False)
 
     def responder_for(self, kind: str) -> Responder:
