@@ -9,6 +9,7 @@ from bot.core.commands import run_command
 from bot.core.config import ChatConfig, EngineDeps
 from bot.core.events import Command, ConversationKey, Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping, Nudge
 from bot.core.judging import Judging, Verdict
+from bot.core.memory_commands import answer_forget, forget_conversation
 from bot.core.mailbox import Mailbox, Tick, new_done
 from bot.core.outbox import Delivered, Outbox
 from bot.core.ports import CutShortReply, Line, MessageChanged, TypingSeen
@@ -294,11 +295,14 @@ class ConversationActor(Mailbox[Item]):
             self.state = ConversationState(overrides=self.state.overrides, rhythms=self.state.rhythms)
             self._cut_short = None
             await self.deps.store.forget(self.key)
+            await forget_conversation(self.deps.memories, self.key)
         if result.overrides is not None:
             self.state.overrides = result.overrides
             await self.deps.store.save_overrides(self.key, result.overrides)
-        if result.reply:
-            await self.outbox.say(result.reply, reply_to=cmd.reply_to, kind="command")
+        reply = result.reply if result.memory_words is None else await answer_forget(
+            self.deps.memories, cmd, result.memory_words)
+        if reply:
+            await self.outbox.say(reply, reply_to=cmd.reply_to, kind="command")
 
     async def close(self) -> None:
         """Stop everything this actor runs (on shutdown)."""
