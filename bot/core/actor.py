@@ -9,8 +9,8 @@ from bot.core.commands import run_command
 from bot.core.config import ChatConfig, EngineDeps
 from bot.core.events import Command, ConversationKey, Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping, Nudge
 from bot.core.judging import Judging, Verdict
-from bot.core.memory_commands import answer_forget, forget_conversation
 from bot.core.mailbox import Mailbox, Tick, new_done
+from bot.core.memory_commands import answer_forget, forget_conversation
 from bot.core.outbox import Delivered, Outbox
 from bot.core.ports import CutShortReply, Line, MessageChanged, TypingSeen
 from bot.core.reply import ReplyJob
