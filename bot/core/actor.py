@@ -7,6 +7,7 @@ import itertools
 
 from bot.core.commands import run_command
 from bot.core.config import ChatConfig, EngineDeps
+from bot.core.duplex import Drafted, Duplexing
 from bot.core.events import Command, ConversationKey, Event, HumanDelete, HumanEdit, HumanMessage, HumanTyping, Nudge
 from bot.core.judging import Judging, Verdict
 from bot.core.mailbox import Mailbox, Tick, new_done
@@ -22,7 +23,7 @@ from policies.view import Respond, WaitUntil
 
 _reply_ids = itertools.count(1)
 
-Item = Event | PartDelivered | PartChanged | JobEnded | Verdict
+Item = Event | PartDelivered | PartChanged | JobEnded | Verdict | Drafted
 
 
 class ConversationActor(Mailbox[Item]):
@@ -38,6 +39,7 @@ class ConversationActor(Mailbox[Item]):
         self._restored = False
         self._cut_short: CutShortReply | None = None
         self.judging = Judging(key, deps, self.enqueue)  # the fast model's verdicts come back as inbox items
+        self.duplex = Duplexing(key, deps, self.enqueue)  # so do the duplex policy's predictions
         self.results = WaitingResults(deps.tasks)  # finished background tasks not told yet
 
     def post(self, event: Event) -> asyncio.Future[None]:
@@ -126,6 +128,8 @@ class ConversationActor(Mailbox[Item]):
             self.results.arrived(item)
         elif isinstance(item, Verdict):
             self.judging.take(item)  # the decision it answers is made again below, now with the answer
+        elif isinstance(item, Drafted):
+            self.duplex.take(item)
         await self._after_input()
 
     async def _on_message(self, msg: HumanMessage) -> None:
@@ -239,7 +243,7 @@ class ConversationActor(Mailbox[Item]):
         if not self.state.pending:
             return await self._continue_cut_short()
         cfg = self.config()
-        if (decision := await self.judging.turn(self.state, cfg, now)) is None:
+        if (decision := await self.judging.turn(self.state, cfg, now, self.duplex.decide)) is None:
             return  # the fast model was asked whether to join in: its verdict comes back through the inbox
         if isinstance(decision, WaitUntil):
             self.schedule(decision.at)
@@ -277,8 +281,8 @@ class ConversationActor(Mailbox[Item]):
         note = self.results.with_note(note)
         request = self.state.reply_request(cfg, self.deps.outlet.limit, note, is_group, self.key)
         deps = self.deps
-        ctx = ReplyContext(deps.clock, deps.responder_for(cfg.responder), self.outbox, cfg.pacing(deps.rng),
-                           deps.trace, self.enqueue)
+        responder = self.duplex.responder(self.state) or deps.responder_for(cfg.responder)  # a draft: no request
+        ctx = ReplyContext(deps.clock, responder, self.outbox, cfg.pacing(deps.rng), deps.trace, self.enqueue)
         covers = tuple(p.id for p in self.state.pending)
         self.job = ReplyJob(ctx, request, covers, self.state.quote_target(), f"r{next(_reply_ids)}")
         self.state.new_since_job = []
@@ -308,4 +312,5 @@ class ConversationActor(Mailbox[Item]):
         """Stop everything this actor runs (on shutdown)."""
         await self.close_mailbox(finish=lambda item: isinstance(item, PartDelivered | PartChanged))
         await self.judging.close()
+        await self.duplex.close()
         await self._stop_job("shutdown")
