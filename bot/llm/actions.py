@@ -18,6 +18,7 @@ from bot.core.ports import (
     Say,
     SessionFeed,
     StaySilent,
+    TaskFinished,
     Typing,
     TypingSeen,
     Unsend,
@@ -103,7 +104,7 @@ class ActionSession:
 
     def _hear(self, items: list[Heard]) -> None:
         for item in items:
-            if isinstance(item, NewMessages):
+            if isinstance(item, NewMessages | TaskFinished):  # a finished task is told like a new message
                 self.unheard.extend(item.lines)
                 self.idle_until = self.clock.now() + self.request.max_wait  # new words: a reason to answer
             elif isinstance(item, TypingSeen):
