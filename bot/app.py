@@ -19,11 +19,15 @@ from bot.core.config import EngineDeps
 from bot.core.engine import Engine, EngineFactory
 from bot.core.events import ConversationKey
 from bot.core.judge_port import Judge
+from bot.core.memory_port import Memories
 from bot.core.ports import Outlet, Responder, Store
 from bot.core.tasks import cancel_and_wait
 from bot.core.trace import TraceRecorder
 from bot.llm.actions import ActionResponder
+from bot.llm.fact_check import FastFactCheck
 from bot.llm.judge import OpenAIJudge
+from bot.llm.memory_prompt import RememberingResponder
+from bot.llm.memory_tools import memory_tools
 from bot.llm.model_errors import RetryPolicy
 from bot.llm.openai_responder import OpenAIResponder
 from bot.llm.tool_model import ToolModel
@@ -31,6 +35,7 @@ from bot.logs import setup_logging
 from bot.runtime import keep_gc_young, tune_gc
 from bot.settings import Settings
 from bot.storage.jobs import JobSettings, LongJobs
+from bot.storage.memories import SqlMemories
 from bot.storage.migrate import upgrade_async
 from bot.storage.sql_store import SqlStore
 from bot.web import serve_web
@@ -52,6 +57,7 @@ class Parts:
     rng: random.Random = field(default_factory=random.Random)  # jitter in pacing; seeded in tests
     responders: dict[str, Responder] = field(default_factory=dict)  # other kinds than `stream` (e.g. "actions")
     judge: Judge | None = None  # the fast model of the `judge` policies (None: they decide by their rules)
+    memories: Memories | None = None  # facts per person and chat (seed 004): tools, the stream prompt, /forget
 
 
 def build_responder(settings: Settings, clock: Clock) -> Responder:
@@ -64,7 +70,7 @@ def build_responder(settings: Settings, clock: Clock) -> Responder:
     return OpenAIResponder(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
 
 
-def build_responders(settings: Settings, clock: Clock) -> dict[str, Responder]:
+def build_responders(settings: Settings, clock: Clock, memories: Memories | None = None) -> dict[str, Responder]:
     """The responders besides `stream`, on the same model: `actions` (tool calls, one request per step)."""
     assert settings.openai_api_key is not None and settings.llm_model is not None
     client = openai.AsyncOpenAI(
@@ -72,7 +78,17 @@ def build_responders(settings: Settings, clock: Clock) -> dict[str, Responder]:
         timeout=settings.llm_timeout, max_retries=0,
     )
     model = ToolModel(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
-    return {"actions": ActionResponder(model)}
+    remembering = memory_tools(memories, clock, build_fact_check(settings, clock)) if memories is not None else []
+    return {"actions": ActionResponder(model, tools=[*remembering])}
+
+
+def build_fact_check(settings: Settings, clock: Clock) -> FastFactCheck | None:
+    """The fast model that decides which older facts a new one replaces (LLM_FAST_*), if one is set."""
+    base_url, api_key, model = settings.fast_llm()
+    if base_url is None or api_key is None or model is None:
+        return None
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
+    return FastFactCheck(client, model, clock)
 
 
 def build_judge(settings: Settings, clock: Clock) -> Judge | None:
@@ -93,8 +109,10 @@ def build_parts(settings: Settings) -> Parts:
     jobs = LongJobs(store, settings.database_url, JobSettings(
         follow_up_after=settings.follow_up_after_seconds, double_text_after=settings.double_text_after_seconds,
         misfire_grace=settings.job_misfire_grace_seconds))
-    return Parts(settings, clock, build_responder(settings, clock), store, jobs, judge=build_judge(settings, clock),
-                 responders=build_responders(settings, clock))
+    memories = SqlMemories(store)
+    stream = RememberingResponder(build_responder(settings, clock), memories, clock)  # memories in its prompt
+    return Parts(settings, clock, stream, store, jobs, judge=build_judge(settings, clock),
+                 responders=build_responders(settings, clock, memories), memories=memories)
 
 
 async def open_storage(parts: Parts) -> None:
@@ -126,6 +144,7 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
         trace=TraceRecorder(parts.store),  # every platform's timeline is stored for `textbot timeline`
         responders=parts.responders,
         judge=parts.judge,
+        memories=parts.memories,
     )
     engine = Engine(deps)
     if parts.jobs is not None:
