@@ -1,0 +1,63 @@
+"""Memories in the prompt: before a reply session, the conversation's most relevant facts join the system
+prompt (full-text search on what is unanswered, then the newest), so even the `stream` responder, which has
+no tools, knows what it learned in this chat long past the history window."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from bot.core.clock import Clock
+from bot.core.memory_port import Memories, Memory
+from bot.core.ports import Intent, ReplyRequest, Responder, SessionFeed
+from bot.llm.memory_tools import age
+
+PROMPT_MEMORIES = 6  # matches first, then the newest, at most this many
+NEWEST = 3
+MEMORY_NOTE = "What you remember from earlier in this chat (bring it up only where it fits; never list it):"
+
+
+async def relevant_memories(memories: Memories, request: ReplyRequest, limit: int = PROMPT_MEMORIES) -> list[Memory]:
+    """The facts of the request's conversation that match its unanswered text, then its newest ones."""
+    if request.key is None:
+        return []
+    text = " ".join(line.text for line in request.unanswered)
+    found = await memories.recall(request.key, text, limit) if text.strip() else []
+    for memory in await memories.recent(request.key, NEWEST):
+        if len(found) < limit and all(memory.id != seen.id for seen in found):
+            found.append(memory)
+    return found
+
+
+def memory_note(facts: list[Memory], now: float) -> str:
+    """The facts as the system prompt shows them."""
+    return "\n".join([MEMORY_NOTE, *(f"- {m.fact} ({age(now - m.at)})" for m in facts)])
+
+
+class RememberingResponder:
+    """Wraps a responder (the stream one): its sessions start with the relevant memories in the prompt."""
+
+    def __init__(self, inner: Responder, memories: Memories, clock: Clock, limit: int = PROMPT_MEMORIES) -> None:
+        self.inner = inner
+        self.memories = memories
+        self.clock = clock
+        self.limit = limit
+        self.listens = bool(getattr(inner, "listens", False))  # the session is the inner one's
+
+    def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
+        """The inner responder's session, on a request whose system prompt carries the memories."""
+        return self._reply(request, feed)
+
+    async def _reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
+        facts = await relevant_memories(self.memories, request, self.limit)
+        if facts:
+            request = replace(request, system=f"{request.system}\n\n{memory_note(facts, self.clock.now())}")
+            feed.note("memories", facts=[m.fact for m in facts])
+        intents = self.inner.reply(request, feed)
+        try:
+            async for intent in intents:
+                yield intent
+        finally:
+            close = getattr(intents, "aclose", None)
+            if close is not None:  # a stopped session stops the inner stream now, not when it is collected
+                await close()
