@@ -16,6 +16,7 @@ from bot.adapters.telegram import run_telegram
 from bot.adapters.terminal import TerminalOutlet, read_lines
 from bot.core.clock import Clock, RealClock
 from bot.core.config import EngineDeps
+from bot.core.duplex_port import TurnPredictor
 from bot.core.engine import Engine, EngineFactory
 from bot.core.events import ConversationKey
 from bot.core.judge_port import Judge
@@ -24,6 +25,7 @@ from bot.core.ports import Outlet, Responder, Store
 from bot.core.tasks import cancel_and_wait
 from bot.core.trace import TraceRecorder
 from bot.llm.actions import ActionResponder
+from bot.llm.duplex import OpenAIDuplex
 from bot.llm.fact_check import FastFactCheck
 from bot.llm.judge import OpenAIJudge
 from bot.llm.memory_prompt import RememberingResponder
@@ -58,6 +60,7 @@ class Parts:
     responders: dict[str, Responder] = field(default_factory=dict)  # other kinds than `stream` (e.g. "actions")
     judge: Judge | None = None  # the fast model of the `judge` policies (None: they decide by their rules)
     memories: Memories | None = None  # facts per person and chat (seed 004): tools, the stream prompt, /forget
+    duplex: TurnPredictor | None = None  # the fast model of the `duplex` turn policy (None: it decides as adaptive)
 
 
 def build_responder(settings: Settings, clock: Clock) -> Responder:
@@ -101,6 +104,15 @@ def build_judge(settings: Settings, clock: Clock) -> Judge | None:
     return OpenAIJudge(client, model, clock)
 
 
+def build_duplex(settings: Settings, clock: Clock) -> TurnPredictor | None:
+    """The fast model of the `duplex` turn policy (LLM_FAST_*, as the judge's), if one is set."""
+    base_url, api_key, model = settings.fast_llm()
+    if base_url is None or api_key is None or model is None:
+        return None
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
+    return OpenAIDuplex(client, model, clock)  # no retries: the next tick asks again
+
+
 def build_parts(settings: Settings) -> Parts:
     """Clock, responder, the durable store and the long-horizon jobs from settings."""
     settings.require_llm()
@@ -112,7 +124,8 @@ def build_parts(settings: Settings) -> Parts:
     memories = SqlMemories(store)
     stream = RememberingResponder(build_responder(settings, clock), memories, clock)  # memories in its prompt
     return Parts(settings, clock, stream, store, jobs, judge=build_judge(settings, clock),
-                 responders=build_responders(settings, clock, memories), memories=memories)
+                 responders=build_responders(settings, clock, memories), memories=memories,
+                 duplex=build_duplex(settings, clock))
 
 
 async def open_storage(parts: Parts) -> None:
@@ -145,6 +158,7 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
         responders=parts.responders,
         judge=parts.judge,
         memories=parts.memories,
+        duplex=parts.duplex,
     )
     engine = Engine(deps)
     if parts.jobs is not None:

@@ -58,7 +58,7 @@ def next_due(first: int, asked: tuple[int, ...]) -> int:
     """The tick of the next request: the first, then 1, 2, 4… ticks after the previous one."""
     if not asked:
         return first
-    return asked[-1] + 2 ** (len(asked) - 1)
+    return asked[-1] + (1 << (len(asked) - 1))
 
 
 @dataclass(frozen=True)
