@@ -190,3 +190,7 @@ SEARCH_OBJECTS = ("memory_fts", "ix_memory_search")
 def is_search_object(name: str | None) -> bool:
     """True for the FTS5 table (and its shadow tables) and the PostgreSQL search index."""
     return name is not None and name.startswith(SEARCH_OBJECTS)
+
+
+# The workers' tables (liveness, leases, the hand-over queue) join this metadata from their own module.
+from bot.storage import worker_tables  # noqa: E402, F401
