@@ -16,6 +16,7 @@ from typing import Any
 from bot.adapters.discord import DiscordOutlet, TextbotClient
 from bot.app import Parts, build_engine
 from bot.core.clock import VirtualClock
+from bot.core.duplex_port import TurnPredictor
 from bot.core.engine import Engine
 from bot.core.events import Event
 from bot.core.judge_port import Judge
@@ -52,7 +53,8 @@ class DiscordScene:
     def __init__(self, *, script: Callable[..., list[str]] | None = None, responder: Responder | None = None,
                  settings: dict[str, Any] | None = None,
                  responders: Callable[[VirtualClock], dict[str, Responder]] | None = None,
-                 judge: Callable[[VirtualClock], Judge] | None = None) -> None:
+                 judge: Callable[[VirtualClock], Judge] | None = None,
+                 duplex: Callable[[VirtualClock], TurnPredictor] | None = None) -> None:
         self.clock = VirtualClock()
         self.server = FakeDiscordServer(now=self.clock.now)
         self.scripted = ScriptedResponder(self.clock)
@@ -63,7 +65,8 @@ class DiscordScene:
         self.store = MemoryStore()
         self.parts = Parts(self.settings, self.clock, responder or self.scripted, self.store, rng=random.Random(7),
                            responders=responders(self.clock) if responders else {},
-                           judge=judge(self.clock) if judge else None)
+                           judge=judge(self.clock) if judge else None,
+                           duplex=duplex(self.clock) if duplex else None)
         self.client = TextbotClient("sunny", self.settings.admins(), guild_ready_timeout=0.05)
         self.outlet = DiscordOutlet(self.client, self.clock)
         self.engine = build_engine(self.parts, self.outlet)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.clock import VirtualClock
 from bot.core.config import EngineDeps
+from bot.core.duplex_port import TurnPredictor
 from bot.core.engine import Engine
 from bot.core.events import (
     Author,
@@ -35,7 +36,8 @@ class ChatScene:
                  typing_signal: bool = False, script: Callable[[ReplyRequest], Sequence[str | Intent]] | None = None,
                  latency: float = 1.0, failure_reply: str = "message", overrides: dict[str, Any] | None = None,
                  idle_seconds: float = 300.0, store: Callable[[VirtualClock], Store] | None = None,
-                 late_reply: str = "late", responder: Callable[[VirtualClock], Responder] | None = None) -> None:
+                 late_reply: str = "late", responder: Callable[[VirtualClock], Responder] | None = None,
+                 duplex: Callable[[VirtualClock], TurnPredictor] | None = None) -> None:
         self.clock = VirtualClock()
         self.outlet = RecordingOutlet(self.clock, has_typing_signal=typing_signal)
         self.responder = ScriptedResponder(self.clock, latency=latency)
@@ -50,6 +52,7 @@ class ChatScene:
             persona=load_persona(persona), turn=turn, interrupt=interrupt, failure_reply=failure_reply,
             rng=random.Random(7), idle_seconds=idle_seconds, late_reply=late_reply,
             trace=lambda key, kind, at, **data: self.trace.append((kind, at, data)),
+            duplex=duplex(self.clock) if duplex else None,
         )
         self.engine = Engine(deps)
         self.human_author = Author("u1", "Alex")

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from bot.adapters.telegram import run_telegram
 from bot.app import Parts, engine_factory
 from bot.core.clock import VirtualClock
+from bot.core.duplex_port import TurnPredictor
 from bot.core.events import ConversationKey
 from bot.core.judge_port import Judge
 from bot.core.memory_store import MemoryStore
@@ -39,9 +40,11 @@ class TelegramScene:
                  responder: Responder | None = None, admins: str = "", store: MemoryStore | None = None,
                  webhook_port: int | None = None, latency: float = 1.0,
                  responders: Callable[[VirtualClock], dict[str, Responder]] | None = None,
-                 judge: Callable[[VirtualClock], Judge] | None = None) -> None:
+                 judge: Callable[[VirtualClock], Judge] | None = None,
+                 duplex: Callable[[VirtualClock], TurnPredictor] | None = None) -> None:
         self.clock = VirtualClock()
         self.judge = judge(self.clock) if judge else None  # the fast model of the `judge` policies
+        self.duplex = duplex(self.clock) if duplex else None  # the fast model of the `duplex` turn policy
         self.responders = responders(self.clock) if responders else {}  # kinds a chat may choose (`actions`)
         self.server = FakeTelegramServer(now=self.clock.now, token=TOKEN, bot_id=BOT_ID)
         self.scripted = ScriptedResponder(self.clock, latency=latency)
@@ -87,7 +90,7 @@ class TelegramScene:
         self.stop = asyncio.Event()
         self._polls_before = len(self.server.calls_of("getUpdates"))
         parts = Parts(self.settings(), self.clock, self.responder, self.store, responders=self.responders,
-                      judge=self.judge)
+                      judge=self.judge, duplex=self.duplex)
         self.task = asyncio.create_task(run_telegram(
             parts.settings, engine_factory(parts), self.stop, poll_timeout=5.0, webhook_listen="127.0.0.1",
             webhook_port=self.webhook_port or 0), name="telegram-under-test")
