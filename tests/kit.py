@@ -21,6 +21,7 @@ from bot.core.events import (
     HumanMessage,
     HumanTyping,
 )
+from bot.core.memory_port import Memories
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import Intent, ReplyRequest, Responder, Store
 from bot.testing import RecordingOutlet, ScriptedResponder, Sent, unanswered_texts
@@ -37,7 +38,9 @@ class ChatScene:
                  latency: float = 1.0, failure_reply: str = "message", overrides: dict[str, Any] | None = None,
                  idle_seconds: float = 300.0, store: Callable[[VirtualClock], Store] | None = None,
                  late_reply: str = "late", responder: Callable[[VirtualClock], Responder] | None = None,
-                 duplex: Callable[[VirtualClock], TurnPredictor] | None = None) -> None:
+                 duplex: Callable[[VirtualClock], TurnPredictor] | None = None,
+                 responders: dict[str, Callable[[VirtualClock], Responder]] | None = None,
+                 memories: Callable[[], Memories] | None = None) -> None:
         self.clock = VirtualClock()
         self.outlet = RecordingOutlet(self.clock, has_typing_signal=typing_signal)
         self.responder = ScriptedResponder(self.clock, latency=latency)
@@ -46,6 +49,7 @@ class ChatScene:
         self.store: Store = store(self.clock) if store is not None else MemoryStore()
         self.key = ConversationKey("test", "chat1")
         self.trace: list[tuple[str, float, dict[str, Any]]] = []
+        self.memories = memories() if memories is not None else None  # after the store: it may share its database
         deps = EngineDeps(
             clock=self.clock, responder=responder(self.clock) if responder else self.responder, outlet=self.outlet,
             store=self.store,
@@ -53,6 +57,7 @@ class ChatScene:
             rng=random.Random(7), idle_seconds=idle_seconds, late_reply=late_reply,
             trace=lambda key, kind, at, **data: self.trace.append((kind, at, data)),
             duplex=duplex(self.clock) if duplex else None,
+            responders={kind: make(self.clock) for kind, make in (responders or {}).items()}, memories=self.memories,
         )
         self.engine = Engine(deps)
         self.human_author = Author("u1", "Alex")
