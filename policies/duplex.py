@@ -3,7 +3,7 @@
 While the human may still be going, the fast model is shown the burst followed by one `<|silence|>`
 token per `silence_tick` of quiet and predicts both what they will still say and the reply. This pure
 part decides *when* to ask: not while the learned turn-end model is confident more is coming (its
-P(more) above `ASK_BELOW`), then at the first tick where it is not, and again 1, 2, 4… ticks after
+P(more) above `ASK_BELOW`, even odds), then at the first tick where it is not, and again 1, 2, 4… ticks after
 each "not done", never more than `duplex_max_calls` times per turn. Without a fast model, in a group,
 or once the calls are spent, it decides exactly as `adaptive`; `max_wait` caps everything.
 """
@@ -18,7 +18,7 @@ from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
 
 SILENCE = "<|silence|>"
 # P(more | silence) from the turn-end model above which asking is wasted: the human is clearly still going.
-ASK_BELOW = 0.6
+ASK_BELOW = 0.5
 _EPSILON = 1e-9  # a timer set at a tick's instant reads that tick, despite float rounding
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.core.ports import TraceEvent
 from bot.timeline.actions import describe_action
+from bot.timeline.duplex import describe_duplex
 
 # (lane id, label shown at the left), top to bottom.
 LANES: tuple[tuple[str, str], ...] = (
@@ -124,6 +125,8 @@ def build_lanes(events: list[TraceEvent]) -> Lanes:
             marks.append(Mark("bot", ev.at, "unsent", str(d.get("text", "")), "taken back"))
         elif ev.kind.startswith("action_"):
             _add_action(marks, Mark("llm", ev.at, *describe_action(ev.kind, d)))
+        elif ev.kind.startswith("duplex_"):  # the duplex policy's requests and predictions
+            marks.append(Mark("turn", ev.at, *describe_duplex(ev.kind, d)))
     spans.extend(_merge(typing))
     spans.sort(key=lambda s: (s.start, s.lane))
     end = max([last, *(s.end for s in spans)])
