@@ -68,6 +68,11 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Several workers on one PostgreSQL database (`textbot run --workers N` sets these for its children).
+    worker_count: int = 1  # before worker_id, which is checked against it
+    worker_id: int = 0
+    worker_lease_seconds: float = 10.0
+
     @field_validator(
         "openai_base_url", "openai_api_key", "llm_model", "telegram_bot_token", "telegram_webhook_url",
         "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "responder", "web_token",
@@ -101,6 +106,31 @@ class Settings(BaseSettings):
         """A TCP port (0: any free one)."""
         if not 0 <= value <= 65535:
             raise ValueError("must be a port number from 0 to 65535")
+        return value
+
+    @field_validator("worker_count")
+    @classmethod
+    def _some_workers(cls, value: int) -> int:
+        """At least one."""
+        if value < 1:
+            raise ValueError("must be 1 or more")
+        return value
+
+    @field_validator("worker_id")
+    @classmethod
+    def _worker_slot(cls, value: int, info: ValidationInfo) -> int:
+        """One of 0 … WORKER_COUNT-1 (WORKER_COUNT is read first)."""
+        count = info.data.get("worker_count", 1)
+        if not 0 <= value < count:
+            raise ValueError(f"must be from 0 to WORKER_COUNT-1 ({count - 1})")
+        return value
+
+    @field_validator("worker_lease_seconds")
+    @classmethod
+    def _lease_period(cls, value: float) -> float:
+        """Long enough for a heartbeat to get through."""
+        if value < 0.5:
+            raise ValueError("must be at least 0.5 seconds")
         return value
 
     @field_validator("timing_scale")
