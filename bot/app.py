@@ -41,6 +41,7 @@ from bot.storage.memories import SqlMemories
 from bot.storage.migrate import upgrade_async
 from bot.storage.sql_store import SqlStore
 from bot.web import serve_web
+from bot.workers.join import Workers, joined
 from persona import load_persona
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Parts:
     rng: random.Random = field(default_factory=random.Random)  # jitter in pacing; seeded in tests
     responders: dict[str, Responder] = field(default_factory=dict)  # other kinds than `stream` (e.g. "actions")
     judge: Judge | None = None  # the fast model of the `judge` policies (None: they decide by their rules)
+    workers: Workers | None = None  # set while this process runs as one of several workers
     memories: Memories | None = None  # facts per person and chat (seed 004): tools, the stream prompt, /forget
     duplex: TurnPredictor | None = None  # the fast model of the `duplex` turn policy (None: it decides as adaptive)
 
@@ -132,7 +134,8 @@ async def open_storage(parts: Parts) -> None:
     """Migrate the database, settle what a crash left behind, start the long-horizon jobs."""
     if isinstance(parts.store, SqlStore):
         await upgrade_async(parts.settings.database_url)
-        parts.unanswered = await parts.store.recover()
+        if parts.settings.worker_count == 1:  # several workers settle each conversation they take on instead
+            parts.unanswered = await parts.store.recover()
     if parts.jobs is not None:
         await parts.jobs.start()
 
@@ -148,6 +151,8 @@ async def close_storage(parts: Parts) -> None:
 def build_engine(parts: Parts, outlet: Outlet) -> Engine:
     """One engine (actors for one platform) writing to `outlet`."""
     s = parts.settings
+    if parts.workers is not None:
+        outlet = parts.workers.fence(outlet)
     deps = EngineDeps(
         clock=parts.clock, responder=parts.responder, outlet=outlet, store=parts.store,
         persona=load_persona(s.persona), scale=s.timing_scale, turn=s.turn_policy,
@@ -161,8 +166,9 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
         duplex=parts.duplex,
     )
     engine = Engine(deps)
+    submit = parts.workers.route(engine).submit if parts.workers is not None else engine.submit
     if parts.jobs is not None:
-        parts.jobs.connect(outlet.platform, engine.submit)
+        parts.jobs.connect(outlet.platform, submit)
     for key in parts.unanswered:  # answered once, now, rather than when the human next writes
         if key.platform == outlet.platform:
             engine.wake(key)
@@ -171,6 +177,9 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
 
 def engine_factory(parts: Parts) -> EngineFactory:
     """What each platform adapter builds its engine with."""
+    if parts.workers is not None:
+        return EngineFactory(parts.clock, lambda outlet: build_engine(parts, outlet), parts.workers.route,
+                             parts.workers.alone)
     return EngineFactory(parts.clock, lambda outlet: build_engine(parts, outlet))
 
 
@@ -195,7 +204,9 @@ async def run(settings: Settings) -> None:
     parts = build_parts(settings)
     await open_storage(parts)
     try:
-        await _run_platforms(settings, parts)
+        assert isinstance(parts.store, SqlStore)  # build_parts opens one
+        async with joined(settings, parts.store) as parts.workers:
+            await _run_platforms(settings, parts)
     finally:
         await close_storage(parts)
 

@@ -11,6 +11,7 @@ from bot.core.clock import Clock
 from bot.core.config import EngineDeps
 from bot.core.events import ConversationKey, Event
 from bot.core.ports import Outlet
+from bot.core.routing import Inbound, RunAlone, run_here
 from bot.core.tasks import cancel_and_wait
 
 
@@ -86,6 +87,8 @@ class EngineFactory:
 
     clock: Clock
     build: Callable[[Outlet], Engine]
+    inbound: Callable[[Engine], Inbound] = lambda engine: engine  # several workers: routes to each chat's owner
+    alone: RunAlone = run_here  # runs a duty that only one worker may do at a time
 
     def __call__(self, outlet: Outlet) -> Engine:
         """The engine whose replies go out through `outlet`."""

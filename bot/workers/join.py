@@ -1,0 +1,59 @@
+"""What the composition root uses to run one worker among several: join, fence outlets, route, run duties."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.core.engine import Engine
+from bot.core.ports import Outlet
+from bot.core.routing import Work
+from bot.settings import Settings
+from bot.storage.database import Database
+from bot.storage.leases import Leases
+from bot.workers.cluster import Cluster
+from bot.workers.duties import run_alone
+from bot.workers.fence import FencedOutlet
+from bot.workers.router import Router, Spread, spread_all, spread_direct_messages
+
+SPREAD: dict[str, Spread] = {"discord": spread_direct_messages}
+
+
+class Workers:
+    """This worker's cluster membership and one router per platform engine."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self._routers: dict[int, Router] = {}
+
+    def fence(self, outlet: Outlet) -> Outlet:
+        """`outlet`, refusing to send into a conversation this worker may have lost."""
+        return FencedOutlet(outlet, self.cluster.holds)
+
+    def route(self, engine: Engine) -> Router:
+        """The router in front of `engine` (one per engine; the first call attaches the engine to the cluster)."""
+        router = self._routers.get(id(engine))
+        if router is None:
+            self.cluster.attach(engine)
+            platform = engine.deps.outlet.platform
+            router = self._routers[id(engine)] = Router(self.cluster, engine, SPREAD.get(platform, spread_all))
+        return router
+
+    async def alone(self, name: str, work: Work, stop: asyncio.Event) -> None:
+        """Run a duty while this worker holds it."""
+        await run_alone(self.cluster, name, work, stop)
+
+
+@asynccontextmanager
+async def joined(settings: Settings, db: Database) -> AsyncIterator[Workers | None]:
+    """With WORKER_COUNT > 1: this process as worker WORKER_ID, for as long as the block runs; else None."""
+    if settings.worker_count <= 1:
+        yield None
+        return
+    cluster = Cluster(Leases(db, settings.worker_lease_seconds), settings.worker_id, settings.worker_count)
+    await cluster.start()
+    try:
+        yield Workers(cluster)
+    finally:
+        await cluster.stop()
