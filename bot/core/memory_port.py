@@ -20,7 +20,7 @@ FACT_CHARS = 500  # a fact is a sentence, not a transcript
 _STOPWORD_TEXT = (
     "a an and are as at be but by did do does for from had has have he her him his how i i'm im in is it its "
     "just me my no not of on or our she so that the their them they this to too was we were what when where "
-    "which who why will with you your yours u ur"
+    "which who why will with you your yours u ur s t d m ll re ve"  # the tails of contractions: what's, don't
 )
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 

@@ -76,10 +76,10 @@ def read_replaced(response: Any, older: list[Memory]) -> tuple[list[int], str]:
                     if c.function.name == "replaced_facts")
         arguments = json.loads(call.function.arguments or "")
         numbers = arguments["numbers"]
+        if not isinstance(numbers, list):
+            raise TypeError("numbers is not a list")
     except (AttributeError, IndexError, StopIteration, TypeError, KeyError, json.JSONDecodeError):
         return [], "the fast model did not call replaced_facts properly: nothing replaced"
-    if not isinstance(numbers, list):
-        numbers = []
     wanted = {n for n in numbers if isinstance(n, int) and not isinstance(n, bool)}
     ids = [memory.id for n, memory in enumerate(older, 1) if n in wanted]
     return ids, str(arguments.get("reason", ""))[:100]
