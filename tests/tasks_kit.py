@@ -10,7 +10,7 @@ from typing import Any
 
 import openai
 
-from bot.core.background import TaskBoard, TaskStore
+from bot.core.background import TaskBoard, TaskKind, TaskStore
 from bot.core.clock import VirtualClock
 from bot.core.reminders import RemindKind
 from bot.core.task_memory import ClockTimers, MemoryTaskStore
@@ -44,7 +44,7 @@ class TaskRig:
         if self.board is None:
             self.clock = clock
             self.timers = ClockTimers(clock)
-            kinds = [ThinkKind(client(self.slow), "slow-model", clock, RetryPolicy(2, backoff=1.0)), RemindKind()]
+            kinds: list[TaskKind] = [ThinkKind(client(self.slow), "slow-model", clock, RetryPolicy(2, backoff=1.0)), RemindKind()]
             self.board = TaskBoard(self.store, clock, kinds, self.timers)
             self.timers.fire = self.board.fire
         return self.board
