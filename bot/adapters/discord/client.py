@@ -34,9 +34,11 @@ def textbot_intents() -> discord.Intents:
 class TextbotClient(discord.Client):
     """Translates gateway events into engine events; the slash commands live on its tree."""
 
-    def __init__(self, persona_name: str, admins: frozenset[str], *, guild_ready_timeout: float = 2.0) -> None:
+    def __init__(self, persona_name: str, admins: frozenset[str], *, guild_ready_timeout: float = 2.0,
+                 shard: tuple[int, int] | None = None) -> None:
+        shard_id, shard_count = shard if shard is not None else (None, None)
         super().__init__(intents=textbot_intents(), guild_ready_timeout=guild_ready_timeout,
-                         max_ratelimit_timeout=MAX_RATELIMIT_WAIT)
+                         max_ratelimit_timeout=MAX_RATELIMIT_WAIT, shard_id=shard_id, shard_count=shard_count)
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self)
         self.translate = Translator(self, persona_name)
         self._admins = admins

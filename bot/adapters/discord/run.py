@@ -1,4 +1,8 @@
-"""Runs the Discord bot: points discord.py at the configured endpoints, connects, shuts down cleanly."""
+"""Runs the Discord bot: points discord.py at the configured endpoints, connects, shuts down cleanly.
+
+With several workers, worker i connects as shard i of WORKER_COUNT (Discord sends a server's events
+to one shard and every DM to shard 0); each event goes to the `Inbound`, which hands it to its owner.
+"""
 
 from __future__ import annotations
 
@@ -45,10 +49,11 @@ async def run_discord(settings: Settings, engines: EngineFactory, stop: asyncio.
     """Run the Discord bot until `stop` is set (or this task is cancelled), then close it cleanly."""
     if settings.discord_bot_token is None:
         raise ConfigError("DISCORD_BOT_TOKEN is not set")
-    client = TextbotClient(load_persona(settings.persona).name, settings.admins())
+    shard = (settings.worker_id, settings.worker_count) if settings.worker_count > 1 else None
+    client = TextbotClient(load_persona(settings.persona).name, settings.admins(), shard=shard)
     outlet = DiscordOutlet(client, engines.clock)
     engine = engines(outlet)
-    client.attach(engine, outlet)
+    client.attach(engines.inbound(engine), outlet)
     with pointed_at(settings.discord_api_base_url, settings.discord_gateway_url):
         gateway: asyncio.Task[None] | None = None
         try:

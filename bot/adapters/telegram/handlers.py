@@ -17,8 +17,8 @@ from telegram.ext import Application, CommandHandler, ContextTypes, ExtBot, Mess
 from bot.adapters.telegram.admins import AdminCheck
 from bot.adapters.telegram.commands import COMMAND_NAMES, NEEDS_ADMIN_CHECK, command_event, command_name
 from bot.adapters.telegram.translate import Addressing, human_edit, human_message
-from bot.core.engine import Engine
 from bot.core.events import Event
+from bot.core.routing import Inbound
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -28,7 +28,7 @@ TelegramApp = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any],
 class UpdateHandlers:
     """Translates messages, edits and commands for the engine; no conversation logic lives here."""
 
-    def __init__(self, engine: Engine, admins: AdminCheck, persona_names: tuple[str, ...], *,
+    def __init__(self, engine: Inbound, admins: AdminCheck, persona_names: tuple[str, ...], *,
                  redelivered: bool = True) -> None:
         self._engine = engine
         self._admins = admins

@@ -8,13 +8,18 @@ answered update again. So here a window remains: an update accepted but not yet 
 milliseconds; longer while its chat's lane is busy with a paced reply) is lost if the process dies,
 and so is an update whose store write fails (only the log says so). An update PTB cannot parse is
 answered 400 by PTB and never reaches a handler; its log line is stripped of the update's content.
+
+With several workers (bot/workers/) long polling is a duty one worker holds at a time; in webhook
+mode every worker listens (on 8443 + WORKER_ID, behind one load balancer) with the same secret.
+Either way the handlers give each event to the `Inbound`, which hands it to its chat's owner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-import secrets
+from collections.abc import Awaitable
 from urllib.parse import urlparse
 
 from telegram.error import InvalidToken, TelegramError
@@ -66,7 +71,7 @@ async def run_telegram(
     outlet = TelegramOutlet(app.bot, engines.clock)
     engine = engines(outlet)
     admins = AdminCheck(app.bot, engines.clock, settings.admins())
-    handlers = UpdateHandlers(engine, admins, (load_persona(settings.persona).name,),
+    handlers = UpdateHandlers(engines.inbound(engine), admins, (load_persona(settings.persona).name,),
                               redelivered=not settings.telegram_webhook_url)
     handlers.install(app)
     await _initialize(app, settings)
@@ -74,11 +79,15 @@ async def run_telegram(
         await publish_commands(app.bot, settings.admins())
         await app.start()
         try:
-            if settings.telegram_webhook_url:
-                await _serve_webhook(app, settings.telegram_webhook_url, stop, webhook_listen, webhook_port)
+            if settings.telegram_webhook_url:  # every worker accepts, on its own port
+                port = webhook_port + settings.worker_id
+                await _serve_webhook(app, settings.telegram_webhook_url, stop, webhook_listen, port)
             else:
-                poller = StoredFirstPoller(app, raw_updates, unstored=handlers.take_unstored, timeout=poll_timeout)
-                await poller.run(stop or asyncio.Event())
+                def poll(halt: asyncio.Event) -> Awaitable[None]:
+                    return StoredFirstPoller(app, raw_updates, unstored=handlers.take_unstored,
+                                             timeout=poll_timeout).run(halt)
+
+                await engines.alone("telegram-polling", poll, stop or asyncio.Event())
         finally:
             await app.stop()  # webhook mode: handles what was already accepted
             await engine.close()
@@ -106,9 +115,15 @@ async def _serve_webhook(app: TelegramApp, url: str, stop: asyncio.Event | None,
     logging.getLogger(WEBHOOK_LOGGER).addFilter(WEBHOOK_PARSE_FAILURES)  # added once, however often called
     await updater.start_webhook(
         listen=listen, port=port, url_path=urlparse(url).path.lstrip("/"), webhook_url=url,
-        allowed_updates=ALLOWED_UPDATES, secret_token=secrets.token_urlsafe(32),  # Telegram echoes it back
+        allowed_updates=ALLOWED_UPDATES, secret_token=webhook_secret(app.bot.token),  # Telegram echoes it back
     )
     try:
         await (stop or asyncio.Event()).wait()
     finally:
         await updater.stop()
+
+
+def webhook_secret(token: str) -> str:
+    """The secret Telegram sends back with every webhook call: the same on every worker (each sets the webhook),
+    and unguessable without the bot token."""
+    return hashlib.sha256(f"textbot-webhook:{token}".encode()).hexdigest()
