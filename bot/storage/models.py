@@ -192,5 +192,6 @@ def is_search_object(name: str | None) -> bool:
     return name is not None and name.startswith(SEARCH_OBJECTS)
 
 
-# The workers' tables (liveness, leases, the hand-over queue) join this metadata from their own module.
-from bot.storage import worker_tables  # noqa: E402, F401
+# The workers' tables (liveness, leases, the hand-over queue) and the background tasks' table join this
+# metadata from their own modules.
+from bot.storage import task_table, worker_tables  # noqa: E402, F401
