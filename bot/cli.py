@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -29,13 +30,34 @@ async def _with_llm(main: Callable[[Settings], Awaitable[None]], settings: Setti
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = _ready(Settings())  # before the heavy imports: a bad setting is reported at once
-    from bot.app import run
+    from bot.workers.supervisor import check_workers
+
+    settings = Settings()
+    check_workers(settings, args.workers or settings.worker_count)  # before the database: SQLite is refused
+    settings = _ready(settings)  # before the heavy imports: a bad setting is reported at once
     from bot.logs import setup_logging
 
     setup_logging(settings)  # now, so the local model's one line is shown
-    asyncio.run(_with_llm(run, settings))
+    if args.workers is not None and args.workers > 1:
+        from bot.workers.supervisor import supervise
+
+        return asyncio.run(_supervised(supervise, settings, args.workers))
+    from bot.app import run
+
+    with contextlib.suppress(asyncio.CancelledError):  # a worker stopped by SIGTERM, its conversations handed on
+        asyncio.run(_with_llm(run, settings))
     return 0
+
+
+async def _supervised(supervise: Callable[[Settings, int], Awaitable[int]], settings: Settings, count: int) -> int:
+    code = 0
+
+    async def main(ready: Settings) -> None:
+        nonlocal code
+        code = await supervise(ready, count)
+
+    await _with_llm(main, settings)  # one local model for every worker, when no LLM is set
+    return code
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -108,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textbot", description="A chat bot that texts like a person.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run every platform whose token is set (none: the local web chat)")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="run N worker processes sharing the chats (PostgreSQL only)")
     run.set_defaults(func=_run)
     sub.add_parser("chat", help="text the bot from this terminal").set_defaults(func=_chat)
     from bot.duet.cli import add_arguments as duet_arguments

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -53,7 +54,11 @@ async def joined(settings: Settings, db: Database) -> AsyncIterator[Workers | No
         return
     cluster = Cluster(Leases(db, settings.worker_lease_seconds), settings.worker_id, settings.worker_count)
     await cluster.start()
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    if task is not None:  # SIGTERM (the supervisor, a host's deploy): shut down cleanly and hand the chats on now
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
         yield Workers(cluster)
     finally:
+        loop.remove_signal_handler(signal.SIGTERM)
         await cluster.stop()
