@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     interrupt_policy: str | None = None
     group_policy: str | None = None
     responder: str | None = None
+    memory_extraction: Literal["on", "off"] | None = None  # the fast model keeps facts from stream turns
 
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
         "openai_base_url", "openai_api_key", "llm_model", "telegram_bot_token", "telegram_webhook_url",
         "discord_bot_token", "turn_policy", "interrupt_policy", "group_policy", "responder", "web_token",
         "double_text_after_seconds", "local_model_path", "llm_fast_model", "llm_fast_base_url", "llm_fast_api_key",
-        mode="before",
+        "memory_extraction", mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
