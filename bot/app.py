@@ -27,9 +27,10 @@ from bot.core.trace import TraceRecorder
 from bot.llm.actions import ActionResponder
 from bot.llm.duplex import OpenAIDuplex
 from bot.llm.fact_check import FastFactCheck
+from bot.llm.fact_extract import FactLearner
 from bot.llm.judge import OpenAIJudge
 from bot.llm.memory_prompt import RememberingResponder
-from bot.llm.memory_tools import memory_tools
+from bot.llm.memory_tools import FactKeeper, memory_tools
 from bot.llm.model_errors import RetryPolicy
 from bot.llm.openai_responder import OpenAIResponder
 from bot.llm.tool_model import ToolModel
@@ -96,6 +97,15 @@ def build_fact_check(settings: Settings, clock: Clock) -> FastFactCheck | None:
     return FastFactCheck(client, model, clock)
 
 
+def build_learner(settings: Settings, clock: Clock, memories: Memories) -> FactLearner | None:
+    """The fast model that keeps the facts of stream turns (MEMORY_EXTRACTION, on unless set off)."""
+    base_url, api_key, model = settings.fast_llm()
+    if settings.memory_extraction == "off" or base_url is None or api_key is None or model is None:
+        return None
+    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
+    return FactLearner(client, model, FactKeeper(memories, clock, FastFactCheck(client, model, clock)), clock)
+
+
 def build_judge(settings: Settings, clock: Clock) -> Judge | None:
     """The fast model for small decisions (LLM_FAST_*, defaulting to the main model), if one is set."""
     base_url, api_key, model = settings.fast_llm()
@@ -124,7 +134,8 @@ def build_parts(settings: Settings) -> Parts:
         follow_up_after=settings.follow_up_after_seconds, double_text_after=settings.double_text_after_seconds,
         misfire_grace=settings.job_misfire_grace_seconds))
     memories = SqlMemories(store)
-    stream = RememberingResponder(build_responder(settings, clock), memories, clock)  # memories in its prompt
+    stream = RememberingResponder(build_responder(settings, clock), memories, clock,  # memories in its prompt
+                                  learner=build_learner(settings, clock, memories))
     return Parts(settings, clock, stream, store, jobs, judge=build_judge(settings, clock),
                  responders=build_responders(settings, clock, memories), memories=memories,
                  duplex=build_duplex(settings, clock))

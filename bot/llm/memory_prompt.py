@@ -4,12 +4,16 @@ no tools, knows what it learned in this chat long past the history window."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.memory_port import Memories, Memory
 from bot.core.ports import Intent, ReplyRequest, Responder, SessionFeed
+from bot.core.tasks import cancel_and_wait
+from bot.llm.fact_extract import FactLearner, worth_asking
 from bot.llm.memory_tools import age
 
 PROMPT_MEMORIES = 6  # matches first, then the newest, at most this many
@@ -37,11 +41,13 @@ def memory_note(facts: list[Memory], now: float) -> str:
 class RememberingResponder:
     """Wraps a responder (the stream one): its sessions start with the relevant memories in the prompt."""
 
-    def __init__(self, inner: Responder, memories: Memories, clock: Clock, limit: int = PROMPT_MEMORIES) -> None:
+    def __init__(self, inner: Responder, memories: Memories, clock: Clock, limit: int = PROMPT_MEMORIES,
+                 learner: FactLearner | None = None) -> None:
         self.inner = inner
         self.memories = memories
         self.clock = clock
         self.limit = limit
+        self.learner = learner  # the fast model that keeps a turn's facts (None: this responder only reads them)
         self.listens = bool(getattr(inner, "listens", False))  # the session is the inner one's
 
     def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
@@ -53,11 +59,34 @@ class RememberingResponder:
         if facts:
             request = replace(request, system=f"{request.system}\n\n{memory_note(facts, self.clock.now())}")
             feed.note("memories", facts=[m.fact for m in facts])
+        learning = self._start_learning(request)
         intents = self.inner.reply(request, feed)
         try:
             async for intent in intents:
                 yield intent
+            if learning is not None:  # the turn was answered: its facts count (usually known by now)
+                await _learned(learning, feed)
         finally:
+            if learning is not None:
+                # A stopped session's turn is asked again, with these messages in it: learn from that one.
+                await cancel_and_wait(learning)
             close = getattr(intents, "aclose", None)
             if close is not None:  # a stopped session stops the inner stream now, not when it is collected
                 await close()
+
+    def _start_learning(self, request: ReplyRequest) -> asyncio.Task[list[dict[str, Any]]] | None:
+        """The fast model reads the turn for facts while the reply is written (only turns with words in them)."""
+        if self.learner is None or not worth_asking(request):
+            return None
+        return asyncio.create_task(self.learner.learn(request), name=f"learn facts {request.key}")
+
+
+async def _learned(learning: asyncio.Task[list[dict[str, Any]]], feed: SessionFeed) -> None:
+    """Wait for the turn's facts and put them on the timeline; a failure to keep them never fails the reply."""
+    try:
+        kept = await learning
+    except Exception as exc:  # the reply is out already; a lost fact is only a lost fact
+        feed.note("memories_learned", error=type(exc).__name__)
+        return
+    feed.note("memories_learned", facts=[k["remembered"] for k in kept],
+              replaced=[r["fact"] for k in kept for r in k.get("replaced", []) if isinstance(r, dict)])

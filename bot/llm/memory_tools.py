@@ -48,6 +48,20 @@ class ReplacedCheck(Protocol):
         ...
 
 
+def person_of(request: ReplyRequest, name: str = "") -> str:
+    """The author id a fact about `name` (default: whoever wrote last) is filed under.
+
+    A request names its people by id and its lines by author name, both in order of first message, so the
+    two lists pair up; when they do not (a nameless author), the last person answered is the one.
+    """
+    if not request.people:
+        return ""
+    names = list(dict.fromkeys(line.author for line in request.unanswered if line.author))
+    ids = dict(zip(names, request.people, strict=True)) if len(names) == len(request.people) else {}
+    name = name or (request.unanswered[-1].author if request.unanswered else "")
+    return ids.get(name, request.people[-1])
+
+
 def age(seconds: float) -> str:
     """How long ago, in the words a person would use: "just now", "5 minutes ago", "3 days ago"."""
     for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"), (3600, "hour"), (60, "minute")):
@@ -121,11 +135,10 @@ class RememberTool:
         return ""
 
     async def call(self, args: dict[str, Any], request: ReplyRequest) -> dict[str, Any]:
-        """Store the fact under the conversation and the person answered (the last of several in a group)."""
+        """Store the fact under the conversation and the person who wrote last."""
         if request.key is None:
             return {"error": "nothing can be remembered here"}
-        person = request.people[-1] if request.people else ""
-        return await self.keeper.keep(request.key, person, args["fact"], args.get("replaces"))
+        return await self.keeper.keep(request.key, person_of(request), args["fact"], args.get("replaces"))
 
 
 class RecallTool:
