@@ -185,10 +185,12 @@ class TaskBoard:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def _begin(self, task: TaskRecord) -> None:
-        if task.status == SCHEDULED and task.due_at is not None and self.timers is not None:
-            await self.timers.set(task.task_id, task.due_at)
-        else:
+        if task.status != SCHEDULED:
             self._run(task)
+        elif task.due_at is not None and task.due_at > self.clock.now() and self.timers is not None:
+            await self.timers.set(task.task_id, task.due_at)
+        else:  # came due while the bot was down (however long ago): it runs now, once
+            await self.fire(task.task_id)
 
     def _run(self, task: TaskRecord) -> None:
         if task.task_id in self._running:
