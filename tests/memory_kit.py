@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from bot.core.memory_store import MemoryStore
 from bot.core.ports import Responder, Store
 from bot.llm.actions import ActionResponder
 from bot.llm.fact_check import FastFactCheck
+from bot.llm.fact_extract import FactLearner
 from bot.llm.memory_prompt import MEMORY_NOTE, RememberingResponder
-from bot.llm.memory_tools import memory_tools
+from bot.llm.memory_tools import FactKeeper, memory_tools
 from bot.llm.model_errors import RetryPolicy
 from bot.llm.openai_responder import OpenAIResponder
 from bot.llm.tool_model import ToolModel
@@ -70,14 +72,20 @@ class MemoryRig:
         check = FastFactCheck(_client(self.fast), "fast-model", clock)
         return ActionResponder(model, tools=memory_tools(self._memories(), clock, check))
 
-    def _stream(self, clock: VirtualClock) -> Responder:
+    def _stream(self, clock: VirtualClock, learns: bool = False) -> Responder:
         inner = OpenAIResponder(_client(self.writer), "test-model", clock, RetryPolicy(2, backoff=1.0))
-        return RememberingResponder(inner, self._memories(), clock)
+        learner = None
+        if learns:
+            check = FastFactCheck(_client(self.fast), "fast-model", clock)
+            learner = FactLearner(_client(self.fast), "fast-model", FactKeeper(self._memories(), clock, check), clock)
+        return RememberingResponder(inner, self._memories(), clock, learner=learner)
 
-    async def scene(self, responder: str = "actions", **kwargs: Any) -> ChatScene:
-        """A chat whose default (`stream`) responder reads memories and whose `actions` one keeps them."""
+    async def scene(self, responder: str = "actions", learns: bool = False, **kwargs: Any) -> ChatScene:
+        """A chat whose default (`stream`) responder reads memories (and with `learns`, keeps a turn's facts
+        through the fast model) and whose `actions` one keeps them with its tools."""
         overrides = {"responder": responder} if responder != "stream" else {}
-        chat = ChatScene(store=self._store, responder=self._stream, responders={"actions": self._actions},
+        chat = ChatScene(store=self._store, responder=partial(self._stream, learns=learns),
+                         responders={"actions": self._actions},
                          memories=self._memories, overrides=overrides, **kwargs)
         await chat.setup()
         self.scenes.append(chat)
