@@ -198,6 +198,4 @@ async def local_llm_if_needed(settings: Settings) -> AsyncIterator[Settings]:
         _announce(settings, name)
         yield settings.model_copy(update={
             "openai_base_url": server.url, "openai_api_key": SecretStr(server.api_key), "llm_model": name,
-            # a 135M model's facts are noise, and its one server slot is the reply's: no extraction by default
-            "memory_extraction": settings.memory_extraction or "off",
         })

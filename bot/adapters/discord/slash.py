@@ -156,6 +156,15 @@ def _policy(spec: CommandSpec, run: RunCommand) -> app_commands.Command[Any, ...
     return policy
 
 
+def _forget(spec: CommandSpec, run: RunCommand) -> app_commands.Command[Any, ..., None]:
+    @app_commands.command(name=spec.name, description=spec.description)
+    @app_commands.describe(**_described(spec))
+    async def forget(interaction: Interaction, which: str | None = None) -> None:
+        await run(interaction, "forget", (which,) if which else ())
+
+    return forget
+
+
 _WITH_ARGS: dict[str, Callable[[CommandSpec, RunCommand], app_commands.Command[Any, ..., None]]] = {
-    "timing set": _timing_set, "persona": _persona, "policy": _policy,
+    "timing set": _timing_set, "persona": _persona, "policy": _policy, "forget": _forget,
 }
