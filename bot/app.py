@@ -98,9 +98,10 @@ def build_fact_check(settings: Settings, clock: Clock) -> FastFactCheck | None:
 
 
 def build_learner(settings: Settings, clock: Clock, memories: Memories) -> FactLearner | None:
-    """The fast model that keeps the facts of stream turns (MEMORY_EXTRACTION, on unless set off)."""
+    """The fast model that keeps the facts of stream turns: MEMORY_EXTRACTION=on, or unset with LLM_FAST_MODEL."""
     base_url, api_key, model = settings.fast_llm()
-    if settings.memory_extraction == "off" or base_url is None or api_key is None or model is None:
+    wanted = settings.memory_extraction == "on" or (settings.memory_extraction is None and settings.llm_fast_model)
+    if not wanted or base_url is None or api_key is None or model is None:
         return None
     client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
     return FactLearner(client, model, FactKeeper(memories, clock, FastFactCheck(client, model, clock)), clock)

@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     interrupt_policy: str | None = None
     group_policy: str | None = None
     responder: str | None = None
-    memory_extraction: Literal["on", "off"] | None = None  # the fast model keeps facts from stream turns
+    memory_extraction: Literal["on", "off"] | None = None  # stream turns' facts kept by the fast model; unset: on
+    # when LLM_FAST_MODEL is set (without it the "fast" model is the main one: a second big request per turn)
 
     web_host: str = "127.0.0.1"
     web_port: int = 8080
