@@ -213,7 +213,7 @@ def _policy(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -
 def _forget(cfg: ChatConfig, args: tuple[str, ...], overrides: dict[str, Any]) -> CommandResult:
     if len(args) > 1 or (args and args[0].lower() != "all" and not (args[0].isascii() and args[0].isdigit())):
         raise ValueError(f"usage: {BY_NAME['forget'].usage} (a number from the list, or all)")
-    return CommandResult(memory_words=args)
+    return CommandResult(reply="i don't keep memories here", memory_words=args)  # the actor's answer replaces it
 
 
 _HANDLERS: dict[str, Handler] = {
