@@ -62,6 +62,7 @@ class VirtualClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._holds = 0
+        self._lent = 0  # holds whose far end (a fake server) is spending virtual time: they do not stop the clock
 
     def now(self) -> float:
         """The virtual instant."""
@@ -84,13 +85,12 @@ class VirtualClock:
 
     async def elapse(self, seconds: float) -> None:
         """Let `seconds` pass inside held I/O: a fake server on this clock answering slowly (its client holds
-        the clock while it waits, so the server gives that hold back while the time passes)."""
-        lent = 1 if self._holds > 0 else 0
-        self._holds -= lent
+        the clock while it waits, so that hold stops counting while the time passes, even if the client leaves)."""
+        self._lent += 1
         try:
             await self.sleep(seconds)
         finally:
-            self._holds += lent
+            self._lent -= 1
 
     def next_deadline(self) -> float | None:
         """When the earliest live sleeper is due, if any."""
@@ -105,7 +105,7 @@ class VirtualClock:
         while quiet < 3:
             for _ in range(20):
                 await asyncio.sleep(0)
-            if self._holds:
+            if self._holds > self._lent:
                 quiet = 0
                 if time.monotonic() > deadline:
                     raise TimeoutError("real I/O under clock.hold() did not finish")
