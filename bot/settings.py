@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     responder: str | None = None
     memory_extraction: Literal["on", "off"] | None = None  # stream turns' facts kept by the fast model; unset: on
     # when LLM_FAST_MODEL is set (without it the "fast" model is the main one: a second big request per turn)
+    holding_after_seconds: float = 2.0  # the fast model's holding line after this long without a reply (0: never)
+    task_kinds: str = ""  # more background task kinds: comma-separated module:Class, each made with no arguments
 
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -125,6 +127,14 @@ class Settings(BaseSettings):
         count = info.data.get("worker_count", 1)
         if not 0 <= value < count:
             raise ValueError(f"must be from 0 to WORKER_COUNT-1 ({count - 1})")
+        return value
+
+    @field_validator("holding_after_seconds")
+    @classmethod
+    def _holding_delay(cls, value: float) -> float:
+        """0 (never) or a number of seconds."""
+        if value < 0:
+            raise ValueError("must be 0 (no holding line) or a number of seconds")
         return value
 
     @field_validator("worker_lease_seconds")
