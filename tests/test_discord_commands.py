@@ -30,7 +30,9 @@ def sub(name: str) -> list[JSON]:
 async def test_the_commands_are_registered_globally_with_choices(make_scene: Make) -> None:
     chat = await make_scene()
     registered = {c["name"]: c for c in chat.server.commands[None]}
-    assert set(registered) == {"reset", "timing", "persona", "policy"}
+    assert set(registered) == {"reset", "forget", "timing", "persona", "policy"}
+    [which] = registered["forget"]["options"]
+    assert (which["name"], which["type"], which.get("required", False)) == ("which", 3, False)
     timing_set_cmd = next(o for o in registered["timing"]["options"] if o["name"] == "set")
     field = next(o for o in timing_set_cmd["options"] if o["name"] == "field")
     assert [c["value"] for c in field["choices"]] == ["debounce", "max_wait", "wpm", "read_delay",

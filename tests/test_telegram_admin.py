@@ -18,8 +18,8 @@ def menu(tg: TelegramScene, scope: dict[str, object]) -> list[str]:
 
 async def test_menus_public_for_everyone_full_for_admins() -> None:
     async with TelegramScene(admins=f"telegram:{DM},discord:5") as tg:
-        assert menu(tg, {"type": "default"}) == ["start", "help", "reset"]
-        full = ["start", "help", "reset", "timing", "persona", "policy"]
+        assert menu(tg, {"type": "default"}) == ["start", "help", "reset", "forget"]
+        full = ["start", "help", "reset", "forget", "timing", "persona", "policy"]
         assert menu(tg, {"type": "all_chat_administrators"}) == full
         assert menu(tg, {"type": "chat", "chat_id": DM}) == full, "ADMIN_USER_IDS see it in their DMs"
 

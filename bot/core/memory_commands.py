@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.core.events import Command, ConversationKey
 from bot.core.memory_port import Memories
 
-NONE_KEPT = "i don't keep memories here"
+NONE_KEPT = "i don't keep memories here"  # as the registry's own answer
 
 
 async def answer_forget(memories: Memories | None, cmd: Command, words: tuple[str, ...]) -> str:
