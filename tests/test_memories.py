@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.events import Command, ConversationKey
+from bot.core.ports import TraceEvent
+from bot.timeline.model import build_lanes
 from tests.fakes.openai_answers import call, calls
 from tests.kit import ChatScene
 from tests.memory_kit import (
@@ -126,6 +128,9 @@ async def test_a_new_fact_that_contradicts_an_old_one_supersedes_it_as_the_fast_
     question = rig.fast.requests[0]["messages"][-1]["content"]
     assert "New fact: Alex works at the library now" in question and "1. Alex works at the bakery" in question
     assert rig.fast.requests[0]["tool_choice"]["function"]["name"] == "replaced_facts"
+    marks = build_lanes([TraceEvent(kind, at, data) for kind, at, data in chat.trace]).marks
+    [step] = [m for m in marks if "remember \u201cAlex works at the library now\u201d" in m.label]
+    assert "replaced: Alex works at the bakery" in step.detail, "the timeline shows the step and what it replaced"
 
     assert await chat.command("forget", admin=False) == (
         "what i remember about you here:\n1. Alex works at the library now\n"

@@ -14,6 +14,16 @@ def _quoted(data: dict[str, Any]) -> str:
     return f"\u201c{data.get('text', '')}\u201d"
 
 
+def _memory_detail(data: dict[str, Any]) -> str:
+    result = data.get("result", {})
+    if "memories" in result:
+        return f"found {len(result['memories'])}"
+    if result.get("already_known"):
+        return "already known"
+    replaced = [str(m.get("fact", "")) if isinstance(m, dict) else str(m) for m in result.get("replaced", [])]
+    return "replaced: " + "; ".join(replaced) if replaced else ""
+
+
 def describe_action(kind: str, data: dict[str, Any]) -> tuple[str, str, str]:
     """(mark kind, label, detail) for one `action_*` trace event."""
     what = kind.removeprefix("action_")
@@ -37,4 +47,7 @@ def describe_action(kind: str, data: dict[str, Any]) -> tuple[str, str, str]:
         return ACTION, "plain text", f"{data.get('sent', 0)} sent, {data.get('withheld', 0)} withheld"
     if what == "end":
         return ACTION, "end", str(data.get("reason", ""))
+    if what in ("remember", "recall"):  # seed 004's memory tools: the fact or query, and what came of it
+        words = data.get("args", {}).get("fact" if what == "remember" else "query", "")
+        return ACTION, f"{what} {_quoted({'text': words})}", _memory_detail(data)
     return ACTION, {"silence": "stay silent"}.get(what, what), ""
