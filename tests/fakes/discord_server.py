@@ -3,8 +3,10 @@
 Point a client at it with ``tests.fakes.discord_connect``. The gateway speaks v10 JSON, with
 ``zlib-stream`` transport compression when the URL asks for it (discord.py 2.7 does unless
 zstandard is installed; a ``zstd-stream`` request is answered with plain text frames, which
-discord.py also accepts). One bot, one session: events dispatched while the bot is disconnected
-stay in the session log and are replayed on RESUME. REST routes live in ``discord_rest``.
+discord.py also accepts). One bot, one session per shard: IDENTIFY's ``shard: [id, count]`` picks the
+shard, and as on Discord a server's events go to shard ``(guild_id >> 22) % count`` and everything
+else (DMs) to shard 0. Events dispatched while a shard is disconnected stay in its session log and
+are replayed on RESUME. REST routes live in ``discord_rest``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class _Conn:
 class _Session:
     id: str
     conn: _Conn | None
+    shard: int = 0
     seq: int = 0
     log: list[tuple[int, str]] = field(default_factory=list)
 
@@ -67,8 +70,9 @@ class FakeDiscordServer(FakeDiscordRest):
         self.gateway_received: list[JSON] = []  # every payload the client sent on the gateway
         self.gateway_queries: list[dict[str, str]] = []  # query string of each connection
         self.port = 0
-        self._session: _Session | None = None
-        self._pending: list[tuple[str, JSON | None]] = []  # dispatched before the first IDENTIFY
+        self._sessions: dict[int, _Session] = {}  # by shard id
+        self.shard_count = 1  # as the client's IDENTIFY said
+        self._pending: list[tuple[str, JSON | None]] = []  # dispatched before their shard's first IDENTIFY
         self._conns: set[_Conn] = set()
         self._runner: web.AppRunner | None = None
         self._stopping = False
@@ -134,7 +138,7 @@ class FakeDiscordServer(FakeDiscordRest):
         chans = [make_channel(c, i, guild_id) for i, c in enumerate(channels)]
         guild = make_guild(guild_id, name, chans, member_list, owner, roles)
         self.guilds[guild_id] = guild
-        if self._session is not None:
+        if self._sessions.get(self.shard_of("GUILD_CREATE", guild)) is not None:
             self.dispatch("GUILD_CREATE", guild)
         return guild
 
@@ -231,12 +235,30 @@ class FakeDiscordServer(FakeDiscordRest):
         return data
 
     # ----------------------------------------------------------------- gateway
+    @property
+    def _session(self) -> _Session | None:
+        return self._sessions.get(0)
+
+    def shard_of(self, event: str, data: JSON | None) -> int:
+        """The shard Discord sends this event on: its server's, or 0 for DMs and the like."""
+        guild = (data or {}).get("id") if event == "GUILD_CREATE" else (data or {}).get("guild_id")
+        return (int(guild) >> 22) % self.shard_count if guild is not None else 0
+
+    @property
+    def identified_shards(self) -> list[list[int]]:
+        """The ``shard`` of each IDENTIFY, in order ([0, 1] when the client sent none)."""
+        return [list(p.get("d", {}).get("shard") or [0, 1]) for p in self.gateway_received if p.get("op") == 2]
+
     def dispatch(self, event: str, data: JSON | None) -> None:
-        """Send a DISPATCH event now, or keep it for replay while the bot is disconnected."""
-        session = self._session
+        """Send a DISPATCH event on its shard now, or keep it for replay while that shard is disconnected."""
+        session = self._sessions.get(self.shard_of(event, data))
         if session is None:
             self._pending.append((event, data))
             return
+        self._send_on(session, event, data)
+
+    @staticmethod
+    def _send_on(session: _Session, event: str, data: JSON | None) -> None:
         session.seq += 1
         frame = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data})
         session.log.append((session.seq, frame))
@@ -294,8 +316,9 @@ class FakeDiscordServer(FakeDiscordRest):
                 if msg.type is WSMsgType.TEXT:
                     self._on_payload(conn, json.loads(msg.data))
         finally:
-            if self._session is not None and self._session.conn is conn:
-                self._session.conn = None
+            for session in self._sessions.values():
+                if session.conn is conn:
+                    session.conn = None
             conn.queue.put_nowait(None)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(writer, 3)
@@ -329,9 +352,8 @@ class FakeDiscordServer(FakeDiscordRest):
         elif op == 2:  # IDENTIFY
             self._identify(conn, data)
         elif op == 6:  # RESUME
-            session = self._session
-            if session is None or data.get("session_id") != session.id or \
-                    data.get("token") != self.token:
+            session = next((s for s in self._sessions.values() if s.id == data.get("session_id")), None)
+            if session is None or data.get("token") != self.token:
                 self._send(conn, {"op": 9, "d": False})  # INVALID_SESSION, not resumable
                 return
             if session.conn is not None and session.conn is not conn:
@@ -340,23 +362,27 @@ class FakeDiscordServer(FakeDiscordRest):
             for seq, frame in session.log:
                 if seq > (data.get("seq") or 0):
                     conn.queue.put_nowait(frame)
-            self.dispatch("RESUMED", {})
+            self._send_on(session, "RESUMED", {})
 
     def _identify(self, conn: _Conn, data: JSON) -> None:
         if data.get("token") != self.token:
             conn.queue.put_nowait(4004)  # Authentication failed
             return
-        self._session = _Session(uuid.uuid4().hex, conn)
-        self.dispatch("READY", {
-            "v": 10, "user": self.bot_user, "session_id": self._session.id,
+        shard, self.shard_count = data.get("shard") or [0, 1]
+        session = self._sessions[shard] = _Session(uuid.uuid4().hex, conn, shard)
+        mine = [g for g in self.guilds.values() if self.shard_of("GUILD_CREATE", g) == shard]
+        self._send_on(session, "READY", {
+            "v": 10, "user": self.bot_user, "session_id": session.id, "shard": [shard, self.shard_count],
             "resume_gateway_url": self.gateway_url, "session_type": "normal",
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g["id"]), "unavailable": True} for g in mine],
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [], "relationships": [], "user_settings": {},
             "geo_ordered_rtc_regions": [],
         })
-        for guild in self.guilds.values():
+        for guild in mine:
             self.dispatch("GUILD_CREATE", guild)
-        pending, self._pending = self._pending, []
+        pending = self._pending
+        self._pending = [(e, d) for e, d in pending if self.shard_of(e, d) != shard]
         for event, event_data in pending:
-            self.dispatch(event, event_data)
+            if self.shard_of(event, event_data) == shard:
+                self.dispatch(event, event_data)

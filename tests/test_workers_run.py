@@ -1,0 +1,116 @@
+"""Three `textbot run` workers on one PostgreSQL share the chats; one dies and its chats are answered once by another.
+
+Real processes against the local Telegram server, the local Discord gateway (one shard per worker)
+and one local OpenAI server per worker, whose reply names the worker ("w1 here", "all good").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import Counter
+
+from tests.workers_kit import CHANNEL_OF_SHARD, GUILD_OF_SHARD, WORKERS, World, reply_of, until
+
+pytest_plugins = ("tests.storage_kit", "tests.workers_kit")
+
+TELEGRAM_CHATS = list(range(101, 113))  # twelve DMs: rendezvous hashing spreads them over the workers
+DISCORD_DMS = {601: 501, 602: 502, 603: 503}  # channel -> the human; DMs all arrive on shard 0
+
+
+def answered_by(texts: list[str]) -> int | None:
+    """The worker whose one reply these texts are, or None if they are not exactly one whole reply."""
+    return next((w for w in range(WORKERS) if texts == reply_of(w)), None)
+
+
+def owners(world: World, platform: str) -> dict[str, int]:
+    """Chat id -> the slot of the worker whose lease holds it."""
+    rows = world.rows("SELECT l.name, w.slot FROM lease l JOIN worker w ON w.id = l.worker_id "
+                      f"WHERE l.name LIKE '[\"{platform}\"%'")
+    return {str(name).split('"')[3]: int(str(slot)) for name, slot in rows}
+
+
+async def test_three_workers_share_the_chats_and_each_chat_is_answered_by_one_worker_only(world: World) -> None:
+    workers = await world.start_all()
+    for chat in TELEGRAM_CHATS:
+        world.telegram.push_message(chat, "hey")
+        world.telegram.push_message(chat, "you up?")
+    for channel, human in DISCORD_DMS.items():
+        world.discord.add_dm_channel(channel, human)
+        world.discord.send_message(channel, human, "yo")
+    for shard in range(WORKERS):
+        world.discord.send_message(CHANNEL_OF_SHARD[shard], 900 + shard, "sunny, you around?",
+                                   guild_id=GUILD_OF_SHARD[shard])
+
+    def everyone_answered() -> bool:
+        return (all(len(world.telegram.sent_texts(c)) >= 2 for c in TELEGRAM_CHATS)
+                and all(len(world.discord_texts(c)) >= 2 for c in [*DISCORD_DMS, *CHANNEL_OF_SHARD.values()]))
+
+    await until(everyone_answered, "every chat's reply", workers[0])
+    await asyncio.sleep(1.0)  # a second reply or a repeated part would show up by now
+
+    telegram = {chat: answered_by(world.telegram.sent_texts(chat)) for chat in TELEGRAM_CHATS}
+    dms = {channel: answered_by(world.discord_texts(channel)) for channel in DISCORD_DMS}
+    servers = {shard: answered_by(world.discord_texts(CHANNEL_OF_SHARD[shard])) for shard in range(WORKERS)}
+    assert None not in [*telegram.values(), *dms.values(), *servers.values()], "each chat: one whole reply, once"
+    assert telegram == {int(chat): slot for chat, slot in owners(world, "telegram").items()}, "its lease holder"
+    assert servers == {0: 0, 1: 1, 2: 2}, "a server's channel is answered by the worker of its shard"
+    assert len(set(telegram.values())) > 1, "the one polling worker hands chats on to the others"
+    assert sum(llm.request_count for llm in world.llms) == len(TELEGRAM_CHATS) + len(DISCORD_DMS) + WORKERS
+    assert world.rows("SELECT count(*) FROM handover") == [(0,)], "every hand-over was taken"
+
+
+async def test_a_worker_killed_mid_burst_has_its_chats_answered_once_by_another(world: World) -> None:
+    workers = await world.start_all()
+    poller = next(w.slot for w in workers if w.logged("took the duty telegram-polling"))
+    for chat in TELEGRAM_CHATS:
+        world.telegram.push_message(chat, "so about tonight")
+    world.discord.send_message(CHANNEL_OF_SHARD[1], 901, "sunny, quick question", guild_id=GUILD_OF_SHARD[1])
+    world.discord.send_message(CHANNEL_OF_SHARD[2], 902, "sunny, quick question", guild_id=GUILD_OF_SHARD[2])
+
+    def first_halves_stored() -> bool:
+        stored = world.rows("SELECT count(*) FROM message WHERE direction = 'human'")
+        return stored == [(len(TELEGRAM_CHATS) + 2,)]
+
+    await until(first_halves_stored, "the first half of every burst stored", workers[0])
+    held = owners(world, "telegram")
+    victim = max((w for w in range(WORKERS) if w != poller), key=lambda w: list(held.values()).count(w))
+    its_chats = [int(chat) for chat, slot in held.items() if slot == victim]
+    assert its_chats, "the worker to kill owns some chats"
+    await workers[victim].kill()
+    for chat in TELEGRAM_CHATS:  # the rest of each burst, while the victim's leases have not expired yet
+        world.telegram.push_message(chat, "are you coming or not")
+
+    def all_answered() -> bool:
+        return (all(len(world.telegram.sent_texts(c)) >= 2 for c in TELEGRAM_CHATS)
+                and len(world.discord_texts(CHANNEL_OF_SHARD[victim])) >= 2)
+
+    survivor = workers[poller]
+    await until(all_answered, "every chat answered, the dead worker's too", survivor)
+    await asyncio.sleep(1.0)  # a second reply or a repeated part would show up by now
+
+    for chat in TELEGRAM_CHATS:
+        who = answered_by(world.telegram.sent_texts(chat))
+        assert who is not None, f"chat {chat}: one whole reply, no part twice: {world.telegram.sent_texts(chat)}"
+        assert who != victim, f"chat {chat} was answered after its worker died, by another"
+    assert answered_by(world.discord_texts(CHANNEL_OF_SHARD[victim])) not in (None, victim), \
+        "the message its shard received before it died is answered by another worker"
+    humans = world.rows("SELECT text, state FROM message WHERE direction = 'human' ORDER BY id")
+    assert len(humans) == 2 * len(TELEGRAM_CHATS) + 2, "nothing lost, nothing stored twice"
+    assert Counter(state for _, state in humans) == {"answered": len(humans)}
+    assert any(w.logged("took over") for w in workers if w.slot != victim)
+
+
+async def test_two_workers_on_sqlite_are_refused_in_one_line(world: World) -> None:
+    env = dict(world.env, DATABASE_URL=f"sqlite:///{world.cwd / 'bot.db'}")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "--workers", "2", cwd=world.cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+
+    assert proc.returncode == 2
+    assert out == b""
+    assert err.decode().splitlines() == [
+        "textbot: 2 workers need PostgreSQL (DATABASE_URL=postgresql://user@host/db); SQLite serves one worker: "
+        "run textbot without --workers, or with WORKER_COUNT=1"]
+    assert not (world.cwd / "bot.db").exists(), "refused before the database was touched"
