@@ -14,6 +14,8 @@ import openai
 from bot.adapters.discord import run_discord
 from bot.adapters.telegram import run_telegram
 from bot.adapters.terminal import TerminalOutlet, read_lines
+from bot.app_tasks import build_board, with_holding
+from bot.core.background import TaskBoard
 from bot.core.clock import Clock, RealClock
 from bot.core.config import EngineDeps
 from bot.core.duplex_port import TurnPredictor
@@ -33,6 +35,7 @@ from bot.llm.memory_prompt import RememberingResponder
 from bot.llm.memory_tools import FactKeeper, memory_tools
 from bot.llm.model_errors import RetryPolicy
 from bot.llm.openai_responder import OpenAIResponder
+from bot.llm.task_tools import task_tools
 from bot.llm.tool_model import ToolModel
 from bot.logs import setup_logging
 from bot.runtime import keep_gc_young, tune_gc
@@ -64,6 +67,7 @@ class Parts:
     workers: Workers | None = None  # set while this process runs as one of several workers
     memories: Memories | None = None  # facts per person and chat (seed 004): tools, the stream prompt, /forget
     duplex: TurnPredictor | None = None  # the fast model of the `duplex` turn policy (None: it decides as adaptive)
+    tasks: TaskBoard | None = None  # background tasks (seed 004): create_task/check_task, results told once
 
 
 def build_responder(settings: Settings, clock: Clock) -> Responder:
@@ -76,7 +80,8 @@ def build_responder(settings: Settings, clock: Clock) -> Responder:
     return OpenAIResponder(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
 
 
-def build_responders(settings: Settings, clock: Clock, memories: Memories | None = None) -> dict[str, Responder]:
+def build_responders(settings: Settings, clock: Clock, memories: Memories | None = None,
+                     tasks: TaskBoard | None = None) -> dict[str, Responder]:
     """The responders besides `stream`, on the same model: `actions` (tool calls, one request per step)."""
     assert settings.openai_api_key is not None and settings.llm_model is not None
     client = openai.AsyncOpenAI(
@@ -85,7 +90,8 @@ def build_responders(settings: Settings, clock: Clock, memories: Memories | None
     )
     model = ToolModel(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
     remembering = memory_tools(memories, clock, build_fact_check(settings, clock)) if memories is not None else []
-    return {"actions": ActionResponder(model, tools=[*remembering])}
+    tasking = task_tools(tasks) if tasks is not None else []
+    return {"actions": with_holding(settings, clock, ActionResponder(model, tools=[*remembering, *tasking]))}
 
 
 def build_fact_check(settings: Settings, clock: Clock) -> FastFactCheck | None:
@@ -137,9 +143,11 @@ def build_parts(settings: Settings) -> Parts:
     memories = SqlMemories(store)
     stream = RememberingResponder(build_responder(settings, clock), memories, clock,  # memories in its prompt
                                   learner=build_learner(settings, clock, memories))
-    return Parts(settings, clock, stream, store, jobs, judge=build_judge(settings, clock),
-                 responders=build_responders(settings, clock, memories), memories=memories,
-                 duplex=build_duplex(settings, clock))
+    tasks = build_board(settings, clock, store, jobs)
+    stream_held = with_holding(settings, clock, stream)  # the fast model's holding line when the answer is slow
+    return Parts(settings, clock, stream_held, store, jobs, judge=build_judge(settings, clock),
+                 responders=build_responders(settings, clock, memories, tasks), memories=memories,
+                 duplex=build_duplex(settings, clock), tasks=tasks)
 
 
 async def open_storage(parts: Parts) -> None:
@@ -150,10 +158,14 @@ async def open_storage(parts: Parts) -> None:
             parts.unanswered = await parts.store.recover()
     if parts.jobs is not None:
         await parts.jobs.start()
+    if parts.tasks is not None:  # after the scheduler: a reminder's timer is set in it
+        await parts.tasks.start()
 
 
 async def close_storage(parts: Parts) -> None:
     """Stop the jobs (they stay persisted) and release the database."""
+    if parts.tasks is not None:
+        await parts.tasks.close()
     if parts.jobs is not None:
         await parts.jobs.shutdown()
     if isinstance(parts.store, SqlStore):
@@ -176,11 +188,14 @@ def build_engine(parts: Parts, outlet: Outlet) -> Engine:
         judge=parts.judge,
         memories=parts.memories,
         duplex=parts.duplex,
+        tasks=parts.tasks,
     )
     engine = Engine(deps)
     submit = parts.workers.route(engine).submit if parts.workers is not None else engine.submit
     if parts.jobs is not None:
         parts.jobs.connect(outlet.platform, submit)
+    if parts.tasks is not None:
+        parts.tasks.connect(outlet.platform, submit)
     for key in parts.unanswered:  # answered once, now, rather than when the human next writes
         if key.platform == outlet.platform:
             engine.wake(key)
