@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.core.ports import TraceEvent
 from bot.timeline.actions import describe_action
 from bot.timeline.duplex import describe_duplex
+from bot.timeline.tasks import TASK_LANE, task_bar
 
 # (lane id, label shown at the left), top to bottom.
 LANES: tuple[tuple[str, str], ...] = (
@@ -15,6 +16,7 @@ LANES: tuple[tuple[str, str], ...] = (
     ("human", "you"),
     ("turn", "turn policy"),
     ("llm", "model"),
+    TASK_LANE,
     ("bot_typing", "bot typing"),
     ("bot", "bot"),
 )
@@ -123,6 +125,11 @@ def build_lanes(events: list[TraceEvent]) -> Lanes:
             marks.append(Mark("bot", ev.at, "edited", str(d.get("text", "")), f"was: {d.get('was', '')}"))
         elif ev.kind == "part_unsent":
             marks.append(Mark("bot", ev.at, "unsent", str(d.get("text", "")), "taken back"))
+        elif ev.kind == "holding_line":  # the fast model's line while the slow one thinks
+            marks.append(Mark("llm", ev.at, "action", "holding line", str(d.get("text", ""))))
+        elif ev.kind == "task_start":  # a background task: a bar until it is done
+            end, label, detail, still_open = task_bar(events, i, last)
+            spans.append(Span(TASK_LANE[0], ev.at, end, "task", label, detail, open=still_open))
         elif ev.kind.startswith("action_"):
             _add_action(marks, Mark("llm", ev.at, *describe_action(ev.kind, d)))
         elif ev.kind.startswith("duplex_"):  # the duplex policy's requests and predictions

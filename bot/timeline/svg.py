@@ -28,6 +28,7 @@ text{font:11px system-ui,-apple-system,'Segoe UI',sans-serif;fill:#334155}
 .wait rect{fill:#fef3c7;stroke:#d97706;stroke-dasharray:3 2}
 .generation rect{fill:#ddd6fe;stroke:#7c3aed}
 .bot_typing rect{fill:#e2e8f0;stroke:#64748b}
+.task rect{fill:#ccfbf1;stroke:#0d9488}
 .open rect{stroke-dasharray:2 2;opacity:.7}
 .bar-label{font-size:10px;fill:#1e293b}
 .message circle{fill:#2563eb}.sent circle{fill:#16a34a}
@@ -51,6 +52,7 @@ LEGEND = (
     ("generation", "model generating"), ("bot_typing", "bot typing"),
     ("sent", "part sent"), ("cancelled", "part cancelled"), ("edited", "part edited"), ("unsent", "part unsent"),
     ("action", "model action"), ("action_push", "push sent"), ("action_refused", "push refused"),
+    ("task", "background task"),
 )
 
 
@@ -150,7 +152,7 @@ def _legend() -> str:
 
 
 def _glyph(kind: str, x: float, y: float) -> str:
-    if kind in ("human_typing", "wait", "generation", "bot_typing"):
+    if kind in ("human_typing", "wait", "generation", "bot_typing", "task"):
         return f'<rect x="{x - 6:.1f}" y="{y - 5:.1f}" width="12" height="10" rx="2"/>'
     if kind in ("message", "sent"):
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5"/>'
