@@ -3,8 +3,8 @@
 While the human may still be going, the fast model is shown the burst followed by one `<|silence|>`
 token per `silence_tick` of quiet and predicts both what they will still say and the reply. This pure
 part decides *when* to ask: not while the learned turn-end model is confident more is coming (its
-P(more) above `ASK_BELOW`, even odds), then at the first tick where it is not, and again 1, 2, 4… ticks after
-each "not done", never more than `duplex_max_calls` times per turn. Without a fast model, in a group,
+P(more) above `ASK_BELOW`, even odds), then at the first tick where it is not, and after each "not done"
+once that P(more) has halved, never more than `duplex_max_calls` times per turn. Without a fast model, in a group,
 or once the calls are spent, it decides exactly as `adaptive`; `max_wait` caps everything.
 """
 
@@ -19,6 +19,7 @@ from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
 SILENCE = "<|silence|>"
 # P(more | silence) from the turn-end model above which asking is wasted: the human is clearly still going.
 ASK_BELOW = 0.5
+REASK_SHARE = 0.5  # after "not done", ask again once the turn-end model's P(more) has halved
 _EPSILON = 1e-9  # a timer set at a tick's instant reads that tick, despite float rounding
 
 
@@ -44,21 +45,28 @@ def with_silence(text: str, ticks: int) -> str:
     return " ".join([text, *([SILENCE] * ticks)]) if ticks else text
 
 
-def first_ask_tick(view: ConversationView) -> int | None:
-    """The first tick at which the turn-end model is no longer confident the human is still going."""
-    burst = view.burst()
-    prediction = learned_model().predict([m.text for m in burst], [m.at for m in burst], view.rhythm)
-    seconds = prediction.first_below(ASK_BELOW)
+def _tick_at_or_after(seconds: float, tick: float) -> int | None:
+    """The first whole tick at or after `seconds` of silence (None: never)."""
     if not math.isfinite(seconds):
         return None
-    return max(0, math.ceil(seconds / view.timing.silence_tick - _EPSILON))
+    return max(0, math.ceil(seconds / tick - _EPSILON))
 
 
-def next_due(first: int, asked: tuple[int, ...]) -> int:
-    """The tick of the next request: the first, then 1, 2, 4… ticks after the previous one."""
+def asking_ticks(view: ConversationView, asked: tuple[int, ...]) -> int | None:
+    """The tick of the next request for this burst (None: the turn-end model never allows one).
+
+    The first comes once the turn-end model's P(more) is at most `ASK_BELOW`; after each "not done" the
+    next waits until P(more) has fallen to `REASK_SHARE` of what it was at the previous request: more
+    silence has to say something new before another request is worth its cost.
+    """
+    burst = view.burst()
+    prediction = learned_model().predict([m.text for m in burst], [m.at for m in burst], view.rhythm)
+    tick = view.timing.silence_tick
     if not asked:
-        return first
-    return asked[-1] + (1 << (len(asked) - 1))
+        return _tick_at_or_after(prediction.first_below(ASK_BELOW), tick)
+    then = min(ASK_BELOW, prediction.p_more(asked[-1] * tick))
+    due = _tick_at_or_after(prediction.first_below(then * REASK_SHARE), tick)
+    return None if due is None else max(asked[-1] + 1, due)
 
 
 @dataclass(frozen=True)
@@ -81,10 +89,9 @@ class Duplex:
         if view.human_typing(now):
             assert view.typing_until is not None
             return capped(view, now, WaitUntil(view.typing_until))
-        first = first_ask_tick(view)
-        if calls >= view.timing.duplex_max_calls or first is None:
+        due = asking_ticks(view, asked)
+        if calls >= view.timing.duplex_max_calls or due is None:
             return self.decide(view, now)
-        due = next_due(first, asked)
         if silence_ticks(view, now) >= due:
             return Ask(silence_ticks(view, now))
         return capped(view, now, WaitUntil(view.last_at + due * view.timing.silence_tick))

@@ -16,7 +16,9 @@ from bot.core.clock import VirtualClock
 from bot.core.duplex_port import DuplexQuestion
 from bot.llm.duplex import OpenAIDuplex, target
 from bot.llm.openai_responder import OpenAIResponder
-from policies.duplex import SILENCE
+from policies.duplex import SILENCE, asking_ticks
+from policies.timing import Timing
+from policies.view import ConversationView, Said
 from tests.fakes.openai_server import FakeOpenAIServer, Messages
 
 FAST_MODEL = "duplex-model"
@@ -31,6 +33,17 @@ def more(rest: str, reply: str = "hmm?") -> str:
 def over(reply: str) -> str:
     """The model says the turn is over and drafts `reply`."""
     return target("", reply)
+
+
+def planned_ticks(text: str, requests: int) -> list[int]:
+    """The ticks the policy asks a lone message at, "not done" after "not done" (as a first turn's)."""
+    view = ConversationView(pending=(Said(text, 0.0, "u1"),), timing=Timing())
+    asked: list[int] = []
+    for _ in range(requests):
+        due = asking_ticks(view, tuple(asked))
+        assert due is not None
+        asked.append(due)
+    return asked
 
 
 def burst_and_ticks(messages: Messages) -> tuple[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.ports import ReplyRequest
-from tests.duplex_kit import DuplexModel, duplex_model, more, over
+from tests.duplex_kit import DuplexModel, duplex_model, more, over, planned_ticks
 from tests.kit import ChatScene
 
 fast = pytest.fixture(duplex_model)
@@ -36,13 +36,16 @@ def traced(chat: ChatScene, kind: str) -> list[dict[str, object]]:
 async def test_while_the_model_predicts_more_text_nothing_is_sent_and_it_is_asked_again_at_later_ticks(
         fast: DuplexModel) -> None:
     fast.script = lambda burst, ticks: more("and then we could go to the lake")
+    first, second = planned_ticks("hey", 2)
     chat = scene(fast)
     try:
         await chat.says("hey")
-        await chat.waits(3.4)
+        await chat.waits(second * 0.5 - 0.1)
         assert chat.bot_texts() == []
-        assert fast.asked() == [("hey", 0), ("hey", 1), ("hey", 3)], "one request per tick worth asking, spaced 1, 2"
-        assert chat.responder.requests == [], "no generation while the human is predicted to go on"
+        assert fast.asked() == [("hey", first)], "asked once; again only when more silence says something new"
+        await chat.waits(0.2)
+        assert fast.asked() == [("hey", first), ("hey", second)]
+        assert chat.bot_texts() == [] and chat.responder.requests == [], "no reply while more text is predicted"
         [first, *_] = traced(chat, "duplex_prediction")
         assert first["turn_over"] is False and first["user"] == "and then we could go to the lake"
     finally:
@@ -51,19 +54,20 @@ async def test_while_the_model_predicts_more_text_nothing_is_sent_and_it_is_aske
 
 async def test_after_enough_silence_the_drafted_reply_is_delivered_with_no_second_request(fast: DuplexModel) -> None:
     fast.script = lambda burst, ticks: over(CONGRATS) if ticks >= 2 else more("and i start monday")
+    first, second = planned_ticks("i got the job!!", 2)
     chat = scene(fast, own_model=True)
     try:
         await chat.says("i got the job!!")
         await chat.until_quiet()
         assert chat.bot_texts() == ["omg congrats!!", "when do u start"]
-        assert fast.server.request_count == 3, "three duplex requests, and no generation request at all"
-        assert fast.asked() == [("i got the job!!", 0), ("i got the job!!", 1), ("i got the job!!", 3)]
-        assert chat.outlet.sent[0].at >= START + 1.5, "the draft waited for its silence, then read and typed"
+        assert fast.server.request_count == 2, "two duplex requests, and no generation request at all"
+        assert fast.asked() == [("i got the job!!", first), ("i got the job!!", second)]
+        assert chat.outlet.sent[0].at >= START + second * 0.5, "the draft waited for its silence, then read and typed"
         stored = await chat.store.load(chat.key)
         assert [line.text for line in stored.history] == ["i got the job!!", "omg congrats!!", "when do u start"]
-        assert fast.server.requests[-1]["messages"][-1]["content"] == \
-            "i got the job!! <|silence|> <|silence|> <|silence|>"
-        assert traced(chat, "duplex_draft_sent") == [{"ticks": 3}]
+        silence = " <|silence|>" * second
+        assert fast.server.requests[-1]["messages"][-1]["content"] == f"i got the job!!{silence}"
+        assert traced(chat, "duplex_draft_sent") == [{"ticks": second}]
         await chat.says("thx")
         await chat.until_quiet()
         history = fast.server.requests[-1]["messages"][1:-1]
@@ -127,10 +131,11 @@ async def test_malformed_tags_count_as_not_done_and_the_normal_reply_answers(fas
         await chat.says("i got the job!!")
         await chat.until_quiet()
         assert chat.bot_texts() == ["a normal reply"], "the malformed text never reached the human"
-        assert len(fast.asked()) == 4, "asked up to duplex_max_calls, then the normal reply path"
+        assert [ticks for _, ticks in fast.asked()] == planned_ticks("i got the job!!", 3), \
+            "asked again as after a 'not done', until the next request would be past max_wait"
         assert len(chat.responder.requests) == 1
         failures = [str(d["failure"]) for d in traced(chat, "duplex_prediction")]
-        assert len(failures) == 4 and all(f.startswith("malformed answer") for f in failures)
+        assert len(failures) == 3 and all(f.startswith("malformed answer") for f in failures)
     finally:
         await chat.close()
 
@@ -142,7 +147,7 @@ async def test_duplex_max_calls_caps_the_requests_in_a_turn(fast: DuplexModel) -
         assert await chat.command("timing", "set", "duplex_max_calls", "2") == "duplex_max_calls set to 2"
         await chat.says("hey")
         await chat.until_quiet()
-        assert fast.asked() == [("hey", 0), ("hey", 1)]
+        assert fast.asked() == list(zip(["hey", "hey"], planned_ticks("hey", 2), strict=True))
         assert chat.bot_texts()[1:] == ["a normal reply"], "after the command's answer"
         await chat.says("u there?")
         await chat.until_quiet()
@@ -159,7 +164,7 @@ async def test_max_wait_caps_everything_and_then_the_normal_reply_answers(fast: 
         await chat.command("timing", "set", "max_wait", "3")
         await chat.says("hey")
         await chat.until_quiet()
-        assert fast.asked() == [("hey", 0), ("hey", 1), ("hey", 3)], "the next tick worth asking is past max_wait"
+        assert fast.asked() == [("hey", planned_ticks("hey", 1)[0])], "the next tick worth asking is past max_wait"
         [started] = [at for kind, at, _ in chat.trace if kind == "generation_start"]
         assert started == pytest.approx(START + 3.0)
         assert chat.bot_texts()[2:] == ["a normal reply"], "after the two commands' answers"
