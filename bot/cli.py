@@ -77,6 +77,10 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _bench_engine(args: argparse.Namespace) -> int:
+    if args.workers:
+        from bot.bench.workers_bench import main as workers_main
+
+        return workers_main(args)
     from bot.bench.engine_bench import main as bench_main
 
     return bench_main(args)
@@ -162,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--rate", type=float, default=1000.0, help="human messages per second")
     eng.add_argument("--seconds", type=float, default=20.0, help="how long to send messages")
     eng.add_argument("--latency", type=float, default=0.5, help="stand-in LLM latency (s)")
+    eng.add_argument("--workers", type=int, nargs="+", default=None, metavar="N",
+                     help="split the traffic over N worker processes (one line per count)")
     eng.set_defaults(func=_bench_engine)
     turns = bench.add_parser("turns", help="replay real chat logs: talk-over rate and decision delay per policy")
     from bot.bench.turns import add_arguments
@@ -178,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     judge = bench.add_parser("judge", help="the fast model on labelled interruptions: accuracy, confusion, latency")
     judge_arguments(judge)
     judge.set_defaults(func=_bench_judge)
+    from bot.bench.duplex_cli import add_duplex_commands
+
+    add_duplex_commands(bench)
     # Its options are parsed by the trainer itself (main() hands them over): --seed, --out, --json.
     bench.add_parser("train-turns", help="train the turn-end model on the chitchat train split (needs numpy)")
     return parser

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.bench.duplex_replay import replay_policy
 from bot.bench.log import LogConversation, LogMessage, group_turns
 from bot.bench.virtual_loop import LoopClock
 from bot.core.config import EngineDeps
@@ -143,9 +144,10 @@ async def replay(conv: LogConversation, human: str, policy: str, params: ReplayP
     msgs = [m for m in conv.messages if m.author == human]
     recorder = _Recorder()
     outlet = CountingOutlet(platform="replay", has_typing_signal=params.signals == "typing")
+    turn, duplex = replay_policy(policy)  # duplex-cached:FILE asks saved answers
     deps = EngineDeps(
         clock=LoopClock(), responder=StandInModel(params.llm_latency, params.reply_chars, params.reply_parts),
-        outlet=outlet, store=MemoryStore(), persona=_persona(params), turn=policy,
+        outlet=outlet, store=MemoryStore(), persona=_persona(params), turn=turn, duplex=duplex,
         interrupt=params.interrupt, rng=random.Random(zlib.crc32(f"{conv.conv_id}:{human}".encode())),
         trace=recorder,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.bench.duplex_replay import cached_report
 from bot.bench.log import MIN_STRETCH_TURNS, LogConversation, load_jsonl, scale_time, two_person_stretches
 from bot.bench.progress import Progress
 from bot.bench.replay import ReplayParams, ReplayResult, replay
@@ -211,6 +212,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"{len(convs)} conversations, {next(iter(figures.values())).turns} human turns, signals={args.signals}"
           f"{scaled}, stand-in LLM {params.llm_latency}s / {params.reply_chars} chars in {params.reply_parts} parts")
     print(format_table(figures))
+    for line in cached_report(policies):  # duplex-cached:FILE: how many requests its file answered
+        print(line)
     print(f"replayed in {time.process_time() - started:.1f} s of CPU")
     if args.json:
         args.json.write_text(json.dumps(to_json(figures, args.signals, scale), indent=2))
