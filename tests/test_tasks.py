@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 
 from bot.core.background import DONE
+from bot.core.events import TaskResult
 from bot.core.task_memory import MemoryTaskStore
 from bot.llm.openai_responder import OpenAIResponder
 from tests.fakes.openai_answers import Answer, call, calls
 from tests.fakes.openai_server import FakeOpenAIServer, Messages
+from tests.kit import unanswered_texts
 from tests.tasks_kit import TaskRig, client, told
 
 Factory = Callable[..., Any]
@@ -101,3 +103,64 @@ async def test_a_result_arriving_when_nothing_is_going_on_makes_the_bot_text_fir
     assert chat.outlet.sent[0].at - 1_000.0 >= 120.0, "only after the slow model answered"
     [task] = _tasks(rig.board)
     assert task.delivered_at is not None
+
+
+async def test_a_result_arriving_while_a_stream_reply_is_typed_waits_for_it_and_is_told_next(
+    scene_factory: Factory,
+) -> None:
+    chat = await scene_factory(script=lambda r: ["ok so about that", "pay the loan"] if "ready" in r.system
+                               else ["haha yes", "the goal was unreal"])
+    await chat.says("did you see the game")
+    await chat.clock.run_until(lambda: any(kind == "typing_start" for kind, _, _ in chat.trace))
+    chat.engine.submit(TaskResult(chat.key, "t9", "think", ANSWER))
+    chat.engine.submit(TaskResult(chat.key, "t9", "think", ANSWER))  # the same result again (a re-send): told once
+    await chat.until_quiet()
+
+    assert chat.bot_texts() == ["haha yes", "the goal was unreal", "ok so about that", "pay the loan"]
+    first, second = chat.responder.requests
+    assert ANSWER not in first.system and ANSWER in second.system
+    assert unanswered_texts(second) == [] and [line.text for line in second.history][-2:] == chat.bot_texts()[:2]
+
+
+async def test_check_task_tells_the_model_how_a_task_stands_and_its_result_once_done(
+    scene_factory: Factory, chat_model: FakeOpenAIServer, rig: TaskRig,
+) -> None:
+    rig.slow_answers(20.0, ANSWER)
+    chat_model.replies(
+        calls(call("create_task", kind="think", args={"question": QUESTION}), call("check_task", task_id="t1"),
+              call("check_task", task_id="t77"), call("append", text="thinking about it!"), call("push")),
+        calls(call("done")),
+    )
+    chat = await scene_factory(responder=rig.actions(chat_model))
+    board = rig.attach(chat)
+    await chat.says(QUESTION)
+    await chat.until_quiet()
+    _, running, unknown, *_ = chat_model.tool_results(1)
+    assert running == {"draft": "", "new_messages": [], "task_id": "t1", "kind": "think", "status": "running"}
+    assert unknown["error"] == "no task 't77' in this chat"
+    assert (await board.check(chat.key, "t1")) is not None
+
+    await chat.clock.run_until(lambda: len(chat.outlet.sent) == 2, limit=60)
+    await chat.until_quiet()
+    task = await board.check(chat.key, "t1")
+    assert task is not None and task.view() == {"task_id": "t1", "kind": "think", "status": "done", "result": ANSWER}
+
+
+async def test_a_kind_that_does_not_exist_or_bad_arguments_are_the_models_to_read_about(
+    scene_factory: Factory, chat_model: FakeOpenAIServer, rig: TaskRig,
+) -> None:
+    chat_model.replies(
+        calls(call("create_task", kind="weather", args={}), call("create_task", kind="remind", args={"what": "x"}),
+              call("create_task", kind="think", args={"question": ""})),
+        calls(call("done")),
+    )
+    chat = await scene_factory(responder=rig.actions(chat_model))
+    rig.attach(chat)
+    await chat.says("hm")
+    await chat.until_quiet()
+    errors = [r.get("error", "") for r in chat_model.tool_results(1)[:3]]
+    assert errors[0].startswith("kind must be one of think, remind")
+    assert errors[1].startswith("remind needs in_minutes") and errors[2].startswith("think needs question")
+    assert rig.slow.request_count == 0 and _tasks(rig.board) == []
+    enum = chat_model.requests[0]["tools"][-2]["function"]["parameters"]["properties"]["kind"]["enum"]
+    assert enum == ["think", "remind"]
