@@ -119,9 +119,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_silences(text: str) -> tuple[int, ...]:
     """`0,1,2` → (0, 1, 2); ValueError for anything but whole numbers from 0 to 200."""
-    values = tuple(int(x) for x in text.split(",") if x.strip())
+    problem = "--silences takes whole numbers of ticks from 0 to 200, comma-separated"
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(problem) from None
     if not values or any(v < 0 or v > 200 for v in values):
-        raise ValueError("--silences takes whole numbers from 0 to 200, comma-separated")
+        raise ValueError(problem)
     return values
 
 
