@@ -181,3 +181,14 @@ async def test_without_a_fast_model_duplex_decides_as_adaptive() -> None:
         assert not traced(chat, "duplex_ask")
     finally:
         await chat.close()
+
+
+async def test_in_a_group_duplex_decides_as_adaptive_and_asks_no_fast_model(fast: DuplexModel) -> None:
+    chat = scene(fast)
+    try:
+        await chat.says("@sunny hey", is_group=True, addressed=True)
+        await chat.until_quiet()
+        assert chat.bot_texts() == ["a normal reply"]
+        assert fast.asked() == []
+    finally:
+        await chat.close()
