@@ -15,10 +15,11 @@ from bot.core.events import (
     HumanMessage,
     HumanTyping,
     Nudge,
+    TaskResult,
 )
 
 KINDS: Final[dict[str, type[Any]]] = {cls.__name__: cls for cls in (
-    HumanMessage, HumanEdit, HumanDelete, HumanTyping, Command, Nudge)}
+    HumanMessage, HumanEdit, HumanDelete, HumanTyping, Command, Nudge, TaskResult)}
 
 
 def dump(event: Event) -> dict[str, Any]:
