@@ -10,6 +10,8 @@ import asyncio
 import sys
 from collections import Counter
 
+import pytest
+
 from tests.workers_kit import CHANNEL_OF_SHARD, GUILD_OF_SHARD, WORKERS, World, reply_of, until
 
 pytest_plugins = ("tests.storage_kit", "tests.workers_kit")
@@ -60,23 +62,27 @@ async def test_three_workers_share_the_chats_and_each_chat_is_answered_by_one_wo
     assert world.rows("SELECT count(*) FROM handover") == [(0,)], "every hand-over was taken"
 
 
-async def test_a_worker_killed_mid_burst_has_its_chats_answered_once_by_another(world: World) -> None:
+@pytest.mark.parametrize("victim_is", ["a worker that owns chats", "the worker that polls Telegram"])
+async def test_a_worker_killed_mid_burst_has_its_chats_answered_once_by_another(world: World, victim_is: str) -> None:
     workers = await world.start_all()
     poller = next(w.slot for w in workers if w.logged("took the duty telegram-polling"))
     for chat in TELEGRAM_CHATS:
         world.telegram.push_message(chat, "so about tonight")
-    world.discord.send_message(CHANNEL_OF_SHARD[1], 901, "sunny, quick question", guild_id=GUILD_OF_SHARD[1])
-    world.discord.send_message(CHANNEL_OF_SHARD[2], 902, "sunny, quick question", guild_id=GUILD_OF_SHARD[2])
+    for shard in range(WORKERS):
+        world.discord.send_message(CHANNEL_OF_SHARD[shard], 900 + shard, "sunny, quick question",
+                                   guild_id=GUILD_OF_SHARD[shard])
 
     def first_halves_stored() -> bool:
         stored = world.rows("SELECT count(*) FROM message WHERE direction = 'human'")
-        return stored == [(len(TELEGRAM_CHATS) + 2,)]
+        return stored == [(len(TELEGRAM_CHATS) + WORKERS,)]
 
     await until(first_halves_stored, "the first half of every burst stored", workers[0])
     held = owners(world, "telegram")
-    victim = max((w for w in range(WORKERS) if w != poller), key=lambda w: list(held.values()).count(w))
-    its_chats = [int(chat) for chat, slot in held.items() if slot == victim]
-    assert its_chats, "the worker to kill owns some chats"
+    if victim_is == "the worker that polls Telegram":
+        victim = poller
+    else:
+        victim = max((w for w in range(WORKERS) if w != poller), key=lambda w: list(held.values()).count(w))
+        assert [chat for chat, slot in held.items() if slot == victim], "the worker to kill owns some chats"
     await workers[victim].kill()
     for chat in TELEGRAM_CHATS:  # the rest of each burst, while the victim's leases have not expired yet
         world.telegram.push_message(chat, "are you coming or not")
@@ -85,7 +91,7 @@ async def test_a_worker_killed_mid_burst_has_its_chats_answered_once_by_another(
         return (all(len(world.telegram.sent_texts(c)) >= 2 for c in TELEGRAM_CHATS)
                 and len(world.discord_texts(CHANNEL_OF_SHARD[victim])) >= 2)
 
-    survivor = workers[poller]
+    survivor = workers[(victim + 1) % WORKERS]
     await until(all_answered, "every chat answered, the dead worker's too", survivor)
     await asyncio.sleep(1.0)  # a second reply or a repeated part would show up by now
 
@@ -96,9 +102,11 @@ async def test_a_worker_killed_mid_burst_has_its_chats_answered_once_by_another(
     assert answered_by(world.discord_texts(CHANNEL_OF_SHARD[victim])) not in (None, victim), \
         "the message its shard received before it died is answered by another worker"
     humans = world.rows("SELECT text, state FROM message WHERE direction = 'human' ORDER BY id")
-    assert len(humans) == 2 * len(TELEGRAM_CHATS) + 2, "nothing lost, nothing stored twice"
+    assert len(humans) == 2 * len(TELEGRAM_CHATS) + WORKERS, "nothing lost, nothing stored twice"
     assert Counter(state for _, state in humans) == {"answered": len(humans)}
     assert any(w.logged("took over") for w in workers if w.slot != victim)
+    if victim == poller:
+        assert any(w.logged("took the duty telegram-polling") for w in workers if w.slot != victim)
 
 
 async def test_two_workers_on_sqlite_are_refused_in_one_line(world: World) -> None:
