@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.clock import VirtualClock
 from bot.core.duplex_port import NoPrediction, Prediction
-from bot.llm.duplex import parse_prediction, target
+from bot.core.ports import ReplyRequest, Say
+from bot.core.session import Feed
+from bot.llm.duplex import DraftedReply, parse_prediction, target
 from policies.duplex import Ask, Duplex, asking_ticks, silence_ticks, with_silence
 from policies.timing import Timing
 from policies.turn import Adaptive, turn_policy
@@ -66,3 +69,11 @@ def test_duplex_is_a_turn_policy_by_name_and_takes_no_value() -> None:
     assert turn_policy("duplex").name == "duplex"
     with pytest.raises(ValueError, match="duplex takes no value"):
         turn_policy("duplex:2")
+
+
+async def test_a_draft_is_cut_into_parts_like_a_reply_and_never_shows_a_silence_token() -> None:
+    request = ReplyRequest(system="You are Sunny.", history=(), unanswered=(), max_parts=2, max_part_chars=160,
+                           limit=2000)
+    session = DraftedReply("sunny: omg congrats <|silence|>\n\nwhen do u start\nand where\nlol")
+    said = [i async for i in session.reply(request, Feed(VirtualClock()))]
+    assert said == [Say("omg congrats"), Say("when do u start\nand where\nlol")]
