@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from bot.core.background import DONE
-from bot.core.events import TaskResult
+from bot.core.events import ConversationKey, TaskResult
 from bot.core.task_memory import MemoryTaskStore
 from bot.llm.openai_responder import OpenAIResponder
+from bot.workers import wire
 from tests.fakes.openai_answers import Answer, call, calls
 from tests.fakes.openai_server import FakeOpenAIServer, Messages
 from tests.kit import unanswered_texts
@@ -164,3 +166,8 @@ async def test_a_kind_that_does_not_exist_or_bad_arguments_are_the_models_to_rea
     assert rig.slow.request_count == 0 and _tasks(rig.board) == []
     enum = chat_model.requests[0]["tools"][-2]["function"]["parameters"]["properties"]["kind"]["enum"]
     assert enum == ["think", "remind"]
+
+
+def test_a_task_result_crosses_the_workers_hand_over_as_itself() -> None:
+    result = TaskResult(ConversationKey("telegram", "42"), "t3", "remind", "call your mom", is_group=True, at=5.0)
+    assert wire.load(json.loads(json.dumps(wire.dump(result)))) == result

@@ -168,7 +168,7 @@ class TaskBoard:
         at = self.clock.now()
         self._keep(self.store.delivered(task.task_id, at))
         if self.trace is not None:
-            self.trace(task.key, "task_told", at, task_id=task.task_id, task=task.kind)
+            self.trace(task.key, "task_told", at, task_id=task.task_id, task=task.task_kind)
 
     async def start(self) -> None:
         """After a restart: run again what was running, time again what was scheduled, re-send what was not taken."""

@@ -101,7 +101,7 @@ class TaskResult:
 
     key: ConversationKey
     task_id: str
-    kind: str
+    task_kind: str  # not `kind`: the workers' hand-over names an event's type under that key
     result: str
     is_group: bool = False
     at: float | None = None

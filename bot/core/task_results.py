@@ -24,7 +24,7 @@ RESULT_NOTE = (
 
 def result_note(result: TaskResult) -> str:
     """What a reply session's prompt is told of one finished task."""
-    return RESULT_NOTE.format(kind=result.kind, task_id=result.task_id, result=result.result)
+    return RESULT_NOTE.format(kind=result.task_kind, task_id=result.task_id, result=result.result)
 
 
 class WaitingResults:
@@ -56,7 +56,7 @@ class WaitingResults:
         if not self._waiting or not job.hearing:
             return
         for result in self._take():
-            job.hear(TaskFinished(result.task_id, result.kind, result.result, result.at or 0.0))
+            job.hear(TaskFinished(result.task_id, result.task_kind, result.result, result.at or 0.0))
 
     def with_note(self, note: str) -> str:
         """`note` for a session about to start, with every waiting result added (now told)."""
