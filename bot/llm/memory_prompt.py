@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.memory_port import Memories, Memory
@@ -39,7 +38,8 @@ def memory_note(facts: list[Memory], now: float) -> str:
 
 
 class RememberingResponder:
-    """Wraps a responder (the stream one): its sessions start with the relevant memories in the prompt."""
+    """Wraps a responder (the stream one): its sessions start with the relevant memories in the prompt, and
+    with a learner the fast model keeps the facts of each turn it answers."""
 
     def __init__(self, inner: Responder, memories: Memories, clock: Clock, limit: int = PROMPT_MEMORIES,
                  learner: FactLearner | None = None) -> None:
@@ -49,6 +49,7 @@ class RememberingResponder:
         self.limit = limit
         self.learner = learner  # the fast model that keeps a turn's facts (None: this responder only reads them)
         self.listens = bool(getattr(inner, "listens", False))  # the session is the inner one's
+        self.learning: set[asyncio.Task[None]] = set()  # answered turns whose facts are still being kept
 
     def reply(self, request: ReplyRequest, feed: SessionFeed) -> AsyncIterator[Intent]:
         """The inner responder's session, on a request whose system prompt carries the memories."""
@@ -59,33 +60,37 @@ class RememberingResponder:
         if facts:
             request = replace(request, system=f"{request.system}\n\n{memory_note(facts, self.clock.now())}")
             feed.note("memories", facts=[m.fact for m in facts])
-        learning = self._start_learning(request)
+        learning = self._start_learning(request, feed)
         intents = self.inner.reply(request, feed)
+        answered = False
         try:
             async for intent in intents:
                 yield intent
-            if learning is not None:  # the turn was answered: its facts count (usually known by now)
-                await _learned(learning, feed)
+            answered = True
         finally:
-            if learning is not None:
+            if learning is not None and answered and not learning.done():
+                # The turn was answered: its facts count, but the chat need not wait for them.
+                self.learning.add(learning)
+                learning.add_done_callback(self.learning.discard)
+            elif learning is not None:
                 # A stopped session's turn is asked again, with these messages in it: learn from that one.
                 await cancel_and_wait(learning)
             close = getattr(intents, "aclose", None)
             if close is not None:  # a stopped session stops the inner stream now, not when it is collected
                 await close()
 
-    def _start_learning(self, request: ReplyRequest) -> asyncio.Task[list[dict[str, Any]]] | None:
+    def _start_learning(self, request: ReplyRequest, feed: SessionFeed) -> asyncio.Task[None] | None:
         """The fast model reads the turn for facts while the reply is written (only turns with words in them)."""
         if self.learner is None or not worth_asking(request):
             return None
-        return asyncio.create_task(self.learner.learn(request), name=f"learn facts {request.key}")
+        return asyncio.create_task(_learn(self.learner, request, feed), name=f"learn facts {request.key}")
 
 
-async def _learned(learning: asyncio.Task[list[dict[str, Any]]], feed: SessionFeed) -> None:
-    """Wait for the turn's facts and put them on the timeline; a failure to keep them never fails the reply."""
+async def _learn(learner: FactLearner, request: ReplyRequest, feed: SessionFeed) -> None:
+    """Keep the turn's facts and put them on the timeline; a failure to keep them never fails the reply."""
     try:
-        kept = await learning
-    except Exception as exc:  # the reply is out already; a lost fact is only a lost fact
+        kept = await learner.learn(request)
+    except Exception as exc:  # the reply is out (or on its way); a lost fact is only a lost fact
         feed.note("memories_learned", error=type(exc).__name__)
         return
     feed.note("memories_learned", facts=[k["remembered"] for k in kept],
