@@ -44,7 +44,8 @@ class TaskRig:
         if self.board is None:
             self.clock = clock
             self.timers = ClockTimers(clock)
-            kinds: list[TaskKind] = [ThinkKind(client(self.slow), "slow-model", clock, RetryPolicy(2, backoff=1.0)), RemindKind()]
+            think = ThinkKind(client(self.slow), "slow-model", clock, RetryPolicy(2, backoff=1.0))
+            kinds: list[TaskKind] = [think, RemindKind()]
             self.board = TaskBoard(self.store, clock, kinds, self.timers)
             self.timers.fire = self.board.fire
         return self.board
