@@ -91,7 +91,10 @@ def build_responders(settings: Settings, clock: Clock, memories: Memories | None
     model = ToolModel(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
     remembering = memory_tools(memories, clock, build_fact_check(settings, clock)) if memories is not None else []
     tasking = task_tools(tasks) if tasks is not None else []
-    return {"actions": with_holding(settings, clock, ActionResponder(model, tools=[*remembering, *tasking]))}
+    actions: Responder = ActionResponder(model, tools=[*remembering, *tasking])
+    if memories is not None:  # the relevant facts in its prompt too: often no recall step is needed
+        actions = RememberingResponder(actions, memories, clock)
+    return {"actions": with_holding(settings, clock, actions)}
 
 
 def build_fact_check(settings: Settings, clock: Clock) -> FastFactCheck | None:

@@ -70,7 +70,8 @@ class MemoryRig:
     def _actions(self, clock: VirtualClock) -> Responder:
         model = ToolModel(_client(self.model), "test-model", clock, RetryPolicy(2, backoff=1.0))
         check = FastFactCheck(_client(self.fast), "fast-model", clock)
-        return ActionResponder(model, tools=memory_tools(self._memories(), clock, check))
+        actions = ActionResponder(model, tools=memory_tools(self._memories(), clock, check))
+        return RememberingResponder(actions, self._memories(), clock)  # as app.py wires it
 
     def _stream(self, clock: VirtualClock, learns: bool = False) -> Responder:
         inner = OpenAIResponder(_client(self.writer), "test-model", clock, RetryPolicy(2, backoff=1.0))

@@ -66,6 +66,7 @@ async def test_a_fact_told_300_messages_ago_is_found_by_recall(rig: MemoryRig) -
     [found] = [r["memories"] for r in results_of(rig.model, "recall")]
     assert [m["fact"] for m in found] == [DOG]
     assert chat.bot_texts()[-1] == "rex!! how is he"
+    assert DOG in prompt_memories(rig.model), "the actions prompt carries the relevant facts as well"
 
 
 GROUP = ConversationKey("test", "group9")
@@ -90,6 +91,7 @@ async def test_a_fact_learned_in_a_dm_never_reaches_a_groups_prompt_or_its_recal
     await in_group(chat, "@sunny do you remember my dog's name?")
     [found] = results_of(rig.model, "recall")
     assert found == {"draft": "", "new_messages": [], "memories": [], "newest": []}
+    assert prompt_memories(rig.model) == [] and "Rex" not in system_prompt(rig.model.last_messages())
 
 
 async def test_a_fact_learned_in_a_group_stays_in_that_group(rig: MemoryRig) -> None:
