@@ -99,7 +99,8 @@ class FactKeeper:
             replaces, reason = await self._replaced(memory.fact, similar)
         gone = set(await self.memories.supersede(scope, replaces, memory.id, now))
         if gone:
-            fields["replaced"] = [shown(m, now) for m in similar if m.id in gone] or sorted(gone)
+            known = {m.id: m for m in similar}
+            fields["replaced"] = [shown(known[i], now) if i in known else {"id": i} for i in sorted(gone)]
             fields["why_replaced"] = reason
         return fields
 
