@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import openai
 import pytest
 
 from bot.core.clock import VirtualClock
-from bot.core.duplex_port import NoPrediction, Prediction
-from bot.core.ports import ReplyRequest, Say
+from bot.core.duplex_port import DuplexQuestion, NoPrediction, Prediction
+from bot.core.ports import Line, ReplyRequest, Say
 from bot.core.session import Feed
-from bot.llm.duplex import DraftedReply, parse_prediction, target
+from bot.llm.duplex import DraftedReply, OpenAIDuplex, parse_prediction, target
 from policies.duplex import Ask, Duplex, asking_ticks, silence_ticks, with_silence
 from policies.timing import Timing
 from policies.turn import Adaptive, turn_policy
 from policies.view import ConversationView, Respond, Said, WaitUntil
+from tests.fakes.openai_server import FakeOpenAIServer
 
 T0 = 100.0
 
@@ -77,3 +81,22 @@ async def test_a_draft_is_cut_into_parts_like_a_reply_and_never_shows_a_silence_
     session = DraftedReply("sunny: omg congrats <|silence|>\n\nwhen do u start\nand where\nlol")
     said = [i async for i in session.reply(request, Feed(VirtualClock()))]
     assert said == [Say("omg congrats"), Say("when do u start\nand where\nlol")]
+
+
+async def test_a_rambling_answer_is_cut_off_at_its_first_wrong_words_not_read_to_the_end() -> None:
+    async with FakeOpenAIServer(chunk_delay=0.002) as server:
+        server.replies("sure! here is what i think about that. " * 40)
+        client = openai.AsyncOpenAI(base_url=server.url, api_key="sk-test", max_retries=0)
+        model = OpenAIDuplex(client, "duplex-model", VirtualClock())
+        request = ReplyRequest(system="You are Sunny.", history=(), unanswered=(Line("human", "hey", 0.0),),
+                               max_parts=2, max_part_chars=160, limit=2000)
+        try:
+            with pytest.raises(NoPrediction, match="malformed answer"):
+                await model.predict(DuplexQuestion(request, 2, 0.5), timeout=5.0)
+            assert server.requests[0]["stream"] is True
+            assert server.requests[0]["messages"][-1]["content"] == "hey <|silence|> <|silence|>"
+            async with asyncio.timeout(5):
+                while not server.streams_cut_short:
+                    await asyncio.sleep(0.01)
+        finally:
+            await client.close()

@@ -37,6 +37,7 @@ _ANSWER = re.compile(
     r"\s*<user_preemptive>(?P<user>.*?)</user_preemptive>\s*"
     r"<assistant_preemptive>(?P<assistant>.*?)</assistant_preemptive>\s*", re.DOTALL)
 _TAG = re.compile(r"</?(?:user|assistant)_preemptive>")
+_OPEN, _CLOSE = "<user_preemptive>", "</assistant_preemptive>"
 
 
 def _as_message(line: Line, is_group: bool) -> dict[str, str]:
@@ -76,6 +77,29 @@ def parse_prediction(content: str | None) -> Prediction:
     return Prediction(user, assistant.strip())
 
 
+def could_be_well_formed(text: str) -> bool:
+    """Whether an answer read so far may still turn out exactly the two tags."""
+    head = text.lstrip()
+    if not (head.startswith(_OPEN) or _OPEN.startswith(head)):
+        return False
+    end = head.find(_CLOSE)
+    return end < 0 or not head[end + len(_CLOSE):].strip()
+
+
+async def _read_while_well_formed(stream: Any) -> str:
+    """The streamed answer, read until it ends or can no longer be well formed."""
+    pieces: list[str] = []
+    try:
+        async for chunk in stream:
+            for choice in chunk.choices[:1]:
+                pieces.append(choice.delta.content or "")
+            if not could_be_well_formed("".join(pieces)):
+                break  # stop reading (and paying for) an answer that is already malformed
+    finally:
+        await stream.close()
+    return "".join(pieces)
+
+
 def tokens_for(request: ReplyRequest) -> int:
     """max_tokens: room for the reply's parts (~3 characters a token) and a short predicted continuation."""
     return max(64, request.max_parts * request.max_part_chars // 3 + 64)
@@ -95,24 +119,25 @@ class OpenAIDuplex:
         return parse_prediction(await self.ask(question, timeout))
 
     async def ask(self, question: DuplexQuestion, timeout: float) -> str:
-        """The model's raw answer (the bench keeps it); NoPrediction on timeout or error."""
+        """The model's raw answer (the bench keeps it), streamed and cut off as soon as it cannot be well formed
+        (a small model rambling costs no more than its first tokens); NoPrediction on timeout or error."""
         try:
             # Real I/O: a virtual clock stands still meanwhile, so the timeout is real seconds, as in production.
             async with self.clock.hold(), asyncio.timeout(timeout):
-                response: Any = await self.client.chat.completions.create(
+                stream: Any = await self.client.chat.completions.create(
                     model=self.model, messages=duplex_messages(question),  # type: ignore[arg-type]
                     temperature=self.temperature, max_tokens=tokens_for(question.request), timeout=timeout,
+                    stream=True,
                 )
+                return await _read_while_well_formed(stream)
         except (TimeoutError, openai.APITimeoutError):
             raise NoPrediction(f"no answer within {timeout:g} s") from None
         except openai.APIError as exc:
             status = getattr(exc, "status_code", None)
             raise NoPrediction(f"the fast model failed: {type(exc).__name__}" + (f" (HTTP {status})" if status else
                                                                                   "")) from None
-        try:
-            return str(response.choices[0].message.content or "")
-        except (AttributeError, IndexError, TypeError):
-            raise NoPrediction("malformed answer: no message") from None
+        except (AttributeError, TypeError, ValueError):  # an odd chunk or a broken stream
+            raise NoPrediction("malformed answer: a broken stream") from None
 
     def drafted(self, text: str) -> DraftedReply:
         """The session that says a turn-over prediction's reply."""
