@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openai
 import pytest
 
-from bot.cli import main
-from bot.llm.duplex import target
+from bot.bench.duplex_bench import run
+from bot.cli import build_parser, main
+from bot.core.clock import RealClock
+from bot.llm.duplex import OpenAIDuplex, target
+from tests.fakes.openai_server import FakeOpenAIServer, Messages
 
 LOG = [  # Ana texts twice, Ben answers, Ana closes, Ben answers
     ("ana", 0.0, "hey"), ("ana", 3.0, "u free sat?"), ("ben", 10.0, "yes!"), ("ana", 20.0, "cool"),
@@ -63,3 +67,25 @@ def test_duplex_data_refuses_silences_that_are_not_whole_ticks(log: Path, tmp_pa
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "duplex-data", "--data", str(log), "--out", str(tmp_path / "x"), "--silences", "1.5"]) == 2
     assert "--silences" in capsys.readouterr().err
+
+
+async def test_bench_duplex_asks_the_model_through_the_client_and_scores_its_answers(
+        log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def model(messages: Messages) -> str:  # always "over": right after a turn's last message only
+        return target("", "sure")
+
+    saved = tmp_path / "answers.jsonl"
+    args = build_parser().parse_args(["bench", "duplex", "--data", str(log), "--no-progress", "--save", str(saved)])
+    async with FakeOpenAIServer() as server:
+        server.reply_with(model)
+        client = openai.AsyncOpenAI(base_url=server.url, api_key="sk-test", max_retries=0)
+        try:
+            assert await run(args, OpenAIDuplex(client, "m", RealClock()).ask, "fake fast model") == 0
+        finally:
+            await client.close()
+    printed = capsys.readouterr().out
+    assert "fake fast model: 3 turns, 3 requests" in printed
+    assert "format adherence 3/3 = 100.0%" in printed
+    assert "turn-end correctness 2/3 = 66.7%" in printed, "'hey' was not the end of Ana's first turn"
+    assert "decided before the turn's last message 1/3" in printed
+    assert len(saved.read_text().splitlines()) == 3
