@@ -6,7 +6,7 @@ import asyncio
 from logging.config import fileConfig
 from typing import Any
 
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 
 from alembic import context
@@ -58,6 +58,8 @@ def do_run_migrations(connection: Connection) -> None:
     """Run the migrations on an open connection."""
     configure(connection=connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # workers started together: one migrates, the others wait
+            connection.execute(text("SELECT pg_advisory_xact_lock(7627736064283764)"))
         context.run_migrations()
 
 

@@ -45,7 +45,7 @@ from bot.storage.memories import SqlMemories
 from bot.storage.migrate import upgrade_async
 from bot.storage.sql_store import SqlStore
 from bot.web import serve_web
-from bot.workers.join import Workers, joined
+from bot.workers.join import Workers, joined, starting
 from persona import load_persona
 
 log = logging.getLogger(__name__)
@@ -178,10 +178,11 @@ async def close_storage(parts: Parts) -> None:
 def build_engine(parts: Parts, outlet: Outlet) -> Engine:
     """One engine (actors for one platform) writing to `outlet`."""
     s = parts.settings
+    store = parts.store
     if parts.workers is not None:
-        outlet = parts.workers.fence(outlet)
+        outlet, store = parts.workers.fence(outlet, store)
     deps = EngineDeps(
-        clock=parts.clock, responder=parts.responder, outlet=outlet, store=parts.store,
+        clock=parts.clock, responder=parts.responder, outlet=outlet, store=store,
         persona=load_persona(s.persona), scale=s.timing_scale, turn=s.turn_policy,
         interrupt=s.interrupt_policy, group=s.group_policy, responder_kind=s.responder,
         failure_reply=s.llm_failure_reply,
@@ -232,9 +233,10 @@ async def run(settings: Settings) -> None:
     """Every platform whose token is set; with none set, the local web chat."""
     setup_logging(settings)
     parts = build_parts(settings)
-    await open_storage(parts)
+    assert isinstance(parts.store, SqlStore)  # build_parts opens one
+    async with starting(settings, parts.store):
+        await open_storage(parts)
     try:
-        assert isinstance(parts.store, SqlStore)  # build_parts opens one
         async with joined(settings, parts.store) as parts.workers:
             await _run_platforms(settings, parts)
     finally:

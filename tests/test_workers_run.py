@@ -17,7 +17,7 @@ from tests.workers_kit import CHANNEL_OF_SHARD, GUILD_OF_SHARD, WORKERS, World, 
 pytest_plugins = ("tests.storage_kit", "tests.workers_kit")
 
 TELEGRAM_CHATS = list(range(101, 113))  # twelve DMs: rendezvous hashing spreads them over the workers
-DISCORD_DMS = {601: 501, 602: 502, 603: 503}  # channel -> the human; DMs all arrive on shard 0
+DISCORD_DMS = {600 + i: 500 + i for i in range(1, 7)}  # channel -> the human; DMs all arrive on shard 0
 
 
 def answered_by(texts: list[str]) -> int | None:
@@ -60,6 +60,18 @@ async def test_three_workers_share_the_chats_and_each_chat_is_answered_by_one_wo
     assert len(set(telegram.values())) > 1, "the one polling worker hands chats on to the others"
     assert sum(llm.request_count for llm in world.llms) == len(TELEGRAM_CHATS) + len(DISCORD_DMS) + WORKERS
     assert world.rows("SELECT count(*) FROM handover") == [(0,)], "every hand-over was taken"
+
+    # A slash command in a DM reaches shard 0's worker; the chat's owner carries it out and answers it.
+    asked = {channel: world.discord.send_interaction("reset", human, channel) for channel, human in DISCORD_DMS.items()}
+    paths = {c: f"/webhooks/{world.discord.application_id}/{a['token']}/messages/@original" for c, a in asked.items()}
+
+    def answers(channel: int) -> list[str]:
+        return [str(c.json["content"]) for c in world.discord.calls if c.path == paths[channel] and c.method == "PATCH"]
+
+    await until(lambda: all(answers(c) for c in DISCORD_DMS), "the slash commands' answers", workers[0])
+    await asyncio.sleep(1.0)
+    assert {c: answers(c) for c in DISCORD_DMS} == {c: ["ok clean slate ✨"] for c in DISCORD_DMS}, \
+        "carried out by the chat's owner and answered once, never the receiver's 'sorry, that didn't work'"
 
 
 @pytest.mark.parametrize("victim_is", ["a worker that owns chats", "the worker that polls Telegram"])

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from tests.workers_kit import Worker, World, reply_of, until
+from tests.workers_kit import START_TIMEOUT, Worker, World, reply_of, until
 
 pytest_plugins = ("tests.storage_kit", "tests.workers_kit")
 
@@ -37,8 +37,8 @@ async def test_run_with_two_workers_answers_restarts_a_dead_worker_and_stops_the
         return world.rows("SELECT slot, pid FROM worker WHERE expires_at > extract(epoch from clock_timestamp()) "
                           "ORDER BY slot")
 
-    await until(lambda: [slot for slot, _ in live_workers()] == [0, 1], "two workers", supervisor)
-    await until(lambda: supervisor.logged("took the duty telegram-polling"), "a poller", supervisor)
+    await until(lambda: [slot for slot, _ in live_workers()] == [0, 1], "two workers", supervisor, START_TIMEOUT)
+    await until(lambda: supervisor.logged("took the duty telegram-polling"), "a poller", supervisor, START_TIMEOUT)
     for chat in CHATS:
         world.telegram.push_message(chat, "hiii")
     await until(lambda: all(world.telegram.sent_texts(c) == reply_of(0) for c in CHATS), "the replies", supervisor)
@@ -47,7 +47,7 @@ async def test_run_with_two_workers_answers_restarts_a_dead_worker_and_stops_the
     os.kill(int(str(first[1])), signal.SIGKILL)
     await until(lambda: supervisor.logged("worker 1 exited with -9; starting it again"), "the restart", supervisor)
     await until(lambda: len(live_workers()) == 2 and dict(live_workers())[1] != first[1], "worker 1 again",
-                supervisor)
+                supervisor, START_TIMEOUT)
     pids = [int(str(pid)) for _, pid in live_workers()]
 
     proc.send_signal(signal.SIGTERM)

@@ -30,9 +30,10 @@ from tests.storage_kit import PostgresServer, _skip_without, migrated_database
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:TEST-token"
 WORKERS = 3
-LEASE_SECONDS = 3.0  # short, so a dead worker's chats move on quickly; no test asserts a real-clock figure
+LEASE_SECONDS = 5.0  # short, so a dead worker's chats move on soon; no test asserts a real-clock figure
 GUILD_OF_SHARD = {shard: (shard << 22) + 7 for shard in range(WORKERS)}  # Discord: shard = (guild >> 22) % count
 CHANNEL_OF_SHARD = {shard: 7000 + shard for shard in range(WORKERS)}
+START_TIMEOUT = 120.0  # seconds three workers may take to start on a busy two-core machine
 
 
 def reply_of(worker: int) -> list[str]:
@@ -95,9 +96,11 @@ class World:
     async def start_all(self) -> list[Worker]:
         """Every worker, once each has connected its Discord shard and one of them polls Telegram."""
         workers = [await self.start(slot) for slot in range(WORKERS)]
-        for worker in workers:
-            await until(functools.partial(worker.logged, "discord: connected as"), "its Discord shard", worker)
-        await until(lambda: any(w.logged("took the duty telegram-polling") for w in workers), "a poller", workers[0])
+        for worker in workers:  # start-up is slow on a busy machine: the bound is generous, not a figure
+            await until(functools.partial(worker.logged, "discord: connected as"), "its Discord shard", worker,
+                        timeout=START_TIMEOUT)
+        await until(lambda: any(w.logged("took the duty telegram-polling") for w in workers), "a poller", workers[0],
+                    timeout=START_TIMEOUT)
         return workers
 
     def rows(self, sql: str) -> list[tuple[object, ...]]:
@@ -114,7 +117,7 @@ class World:
         return [m["content"] for m in self.discord.sent_messages(channel)]
 
 
-async def until(done: Callable[[], bool | Awaitable[bool]], what: str, worker: Worker, timeout: float = 30.0) -> None:
+async def until(done: Callable[[], bool | Awaitable[bool]], what: str, worker: Worker, timeout: float = 60.0) -> None:
     """Poll (real time, at most `timeout` s) until `done()`; fail early, with its log, if `worker` exits."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -153,7 +156,7 @@ async def world(pg_database: str, tmp_path: Path) -> AsyncIterator[World]:
         env.update(DATABASE_URL=pg_database, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=telegram.root,
                    DISCORD_BOT_TOKEN="discord-token", DISCORD_API_BASE_URL=discord.api_base,
                    DISCORD_GATEWAY_URL=discord.gateway_url, OPENAI_API_KEY="sk-test", LLM_MODEL="m",
-                   PERSONA="sunny", TIMING_SCALE="0.01", TURN_POLICY="fixed:6", PYTHONPATH=str(ROOT),
+                   PERSONA="sunny", TIMING_SCALE="0.01", TURN_POLICY="fixed:10", PYTHONPATH=str(ROOT),
                    LOG_LEVEL="INFO", WORKER_LEASE_SECONDS=str(LEASE_SECONDS))
         found = World(pg_database, telegram, discord, llms, tmp_path, env)
         try:

@@ -18,8 +18,9 @@ from bot.core.events import Event
 class Inbound(Protocol):
     """Where an adapter puts what it received."""
 
-    async def receive(self, event: Event) -> None:
-        """Return once the event is stored by its conversation (or durably handed to the conversation's owner)."""
+    async def receive(self, event: Event) -> bool | None:
+        """Return once the event is stored by its conversation, or durably handed to the conversation's owner
+        (then False: whatever answers it, a slash command's answer too, comes from that worker)."""
         ...
 
 

@@ -31,6 +31,7 @@ from bot.storage.models import BOT, HUMAN, PLANNED, RECEIVED, UNCONFIRMED, Conve
 from bot.storage.worker_tables import HandoverRow, LeaseRow, WorkerRow
 
 DUTY = "duty:"
+STARTING = 0x74657874626F74  # the advisory lock workers take in turn while they start ("textbot")
 FORGET_WORKERS_AFTER = 3600.0  # seconds a dead worker's row is kept (for `textbot` operators to look at)
 
 
@@ -55,6 +56,18 @@ def conversation_of(lease: str) -> ConversationKey | None:
         return None
     platform, chat, thread = json.loads(lease)
     return ConversationKey(str(platform), str(chat), str(thread))
+
+
+@asynccontextmanager
+async def starting_alone(db: Database) -> AsyncIterator[None]:
+    """Hold PostgreSQL's advisory lock while this worker starts, so workers started together do not race to
+    create the same tables (APScheduler creates its job table when its scheduler starts)."""
+    async with db.engine.connect() as conn:
+        await conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": STARTING})
+        try:
+            yield
+        finally:
+            await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": STARTING})
 
 
 def _alive() -> Any:

@@ -1,23 +1,37 @@
-"""An outlet that sends only while this worker surely still owns the conversation.
+"""An outlet and a store that act only while this worker surely still owns the conversation.
 
 Another worker may take a conversation once this worker's lease period is over; a worker whose
-heartbeat has stalled (a frozen VM, a lost database) must not send into a chat the new owner is
-answering. So every send, edit and delete first asks the cluster; the core treats a refused part as
-withdrawn (nothing was sent) and ends the reply.
+heartbeat has stalled (a frozen VM, a starved CPU, a lost database) must not send into a chat the new
+owner is answering, nor write its state: a reply it could not send would otherwise be recorded as
+answering the messages, and the new owner would find nothing left to answer. So every send, edit and
+delete, and every write of conversation state, first asks the cluster. The core treats a refused
+part as withdrawn (nothing was sent); a refused write fails the item, which stays unanswered in the
+store for the new owner.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
-from bot.core.events import ConversationKey
-from bot.core.ports import CannotChange, Outlet, PartWithdrawn, always_wanted
+from bot.core.events import ConversationKey, HumanMessage
+from bot.core.ports import CannotChange, Outlet, PartWithdrawn, Store, always_wanted
+
+Holds = Callable[[ConversationKey], bool]
+# The Store methods that change a conversation (reads and the timeline's trace pass through).
+WRITES = frozenset({
+    "save_human", "edit_human", "mark_answered", "plan_part", "part_sent", "part_cancelled", "part_edited",
+    "part_unsent", "reply_started", "reply_ended", "forget", "save_overrides", "save_rhythm"})
+
+
+class LeaseLost(Exception):
+    """This worker may no longer own the conversation: the write was not made."""
 
 
 class FencedOutlet:
     """Wraps a platform's outlet; refuses when `holds(key)` says the conversation may be someone else's now."""
 
-    def __init__(self, outlet: Outlet, holds: Callable[[ConversationKey], bool]) -> None:
+    def __init__(self, outlet: Outlet, holds: Holds) -> None:
         self.outlet = outlet
         self.holds = holds
         self.platform = outlet.platform
@@ -53,3 +67,30 @@ class FencedOutlet:
         if not self.holds(key):
             raise CannotChange(f"{key} may belong to another worker now")
         await self.outlet.delete(key, platform_id)
+
+
+class FencedStore:
+    """Wraps the store; a write for a conversation this worker may have lost raises LeaseLost instead."""
+
+    def __init__(self, store: Store, holds: Holds) -> None:
+        self._store = store
+        self._holds = holds
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._store, name)
+        if name not in WRITES:
+            return found
+        write = cast(Callable[..., Awaitable[Any]], found)
+
+        async def fenced(first: Any, *args: Any, **kwargs: Any) -> Any:
+            key = first.key if isinstance(first, HumanMessage) else first
+            if not self._holds(key):
+                raise LeaseLost(f"{key} may belong to another worker now; {name} not written")
+            return await write(first, *args, **kwargs)
+
+        return fenced
+
+
+def fenced(outlet: Outlet, store: Store, holds: Holds) -> tuple[Outlet, Store]:
+    """The outlet and the store an engine uses on this worker."""
+    return FencedOutlet(outlet, holds), cast(Store, FencedStore(store, holds))

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from bot.core.engine import Engine
-from bot.core.ports import Outlet
+from bot.core.ports import Outlet, Store
 from bot.core.routing import Work
 from bot.settings import Settings
 from bot.storage.database import Database
-from bot.storage.leases import Leases
+from bot.storage.leases import Leases, starting_alone
 from bot.workers.cluster import Cluster
 from bot.workers.duties import run_alone
-from bot.workers.fence import FencedOutlet
+from bot.workers.fence import fenced
 from bot.workers.router import Router, Spread, spread_all, spread_direct_messages
 
 SPREAD: dict[str, Spread] = {"discord": spread_direct_messages}
@@ -28,9 +28,9 @@ class Workers:
         self.cluster = cluster
         self._routers: dict[int, Router] = {}
 
-    def fence(self, outlet: Outlet) -> Outlet:
-        """`outlet`, refusing to send into a conversation this worker may have lost."""
-        return FencedOutlet(outlet, self.cluster.holds)
+    def fence(self, outlet: Outlet, store: Store) -> tuple[Outlet, Store]:
+        """`outlet` and `store`, refusing to send or write for a conversation this worker may have lost."""
+        return fenced(outlet, store, self.cluster.holds)
 
     def route(self, engine: Engine) -> Router:
         """The router in front of `engine` (one per engine; the first call attaches the engine to the cluster)."""
@@ -44,6 +44,11 @@ class Workers:
     async def alone(self, name: str, work: Work, stop: asyncio.Event) -> None:
         """Run a duty while this worker holds it."""
         await run_alone(self.cluster, name, work, stop)
+
+
+def starting(settings: Settings, db: Database) -> AbstractAsyncContextManager[None]:
+    """With several workers, one at a time through start-up (migrations, the job store's table); else nothing."""
+    return starting_alone(db) if settings.worker_count > 1 else nullcontext()
 
 
 @asynccontextmanager

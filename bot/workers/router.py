@@ -46,24 +46,28 @@ class Router:
         self.spread = spread
         self._submitted: set[asyncio.Task[None]] = set()
 
-    async def receive(self, event: Event) -> None:
-        """Stored here, or committed to the owner's queue, when this returns."""
+    async def receive(self, event: Event) -> bool:
+        """Stored here (True), or committed to the owner's queue (False), when this returns."""
         if self.cluster.holds(event.key):
-            return await self.engine.receive(event)
+            await self.engine.receive(event)
+            return True
         if event.at is None:  # the time it arrived, wherever it is handled
             event = replace(event, at=self.engine.deps.clock.now())
         lease = conversation_lease(event.key)
         for _ in range(ATTEMPTS):
             holder = await self.cluster.leases.holder(lease)
             if holder is not None:  # even when it is us: earlier events may still be queued for it
-                return await self.cluster.leases.hand_over(lease, wire.dump(event))
+                await self.cluster.leases.hand_over(lease, wire.dump(event))
+                return False
             me = self.cluster.worker_id
             target = rendezvous(lease, self.cluster.live or [me]) if self.spread(event) else me
             if await self.cluster.leases.acquire(lease, target):
                 if target != me:
-                    return await self.cluster.leases.hand_over(lease, wire.dump(event))
+                    await self.cluster.leases.hand_over(lease, wire.dump(event))
+                    return False
                 await self.cluster.adopt(event.key, wake=False)
-                return await self.engine.receive(event)
+                await self.engine.receive(event)
+                return True
         raise RuntimeError(f"could not find or choose an owner for {event.key}")
 
     def submit(self, event: Event) -> asyncio.Task[None]:

@@ -136,7 +136,8 @@ class DiscordOutlet:
 
     def await_answer(self, interaction: discord.Interaction[Any]) -> str:
         """Register a deferred slash command; its answer is sent with the returned reply_to."""
-        token = f"{INTERACTION}{interaction.id}"
+        # The interaction's own token rides along, so a worker that owns the chat can answer it from afar.
+        token = f"{INTERACTION}{interaction.id}:{interaction.application_id}:{interaction.token}"
         self._interactions[token] = interaction
         return token
 
@@ -146,10 +147,13 @@ class DiscordOutlet:
 
     async def _answer(self, token: str, text: str) -> str:
         interaction = self._interactions.pop(token, None)
-        if interaction is None:
-            raise LookupError(f"no slash command waits for {token}")
         async with self._clock.hold():
-            message = await interaction.edit_original_response(content=fit(text, self.limit)[0])
+            if interaction is not None:
+                message = await interaction.edit_original_response(content=fit(text, self.limit)[0])
+            else:  # received by another worker: its response is edited through the interaction's webhook
+                _, app_id, interaction_token = token.removeprefix(INTERACTION).split(":", 2)
+                webhook = discord.Webhook.partial(int(app_id), interaction_token, client=self._client)
+                message = await webhook.edit_message("@original", content=fit(text, self.limit)[0])  # type: ignore[call-overload]
         return str(message.id)
 
     def _reference(self, channel: discord.PartialMessageable, reply_to: str | None) -> discord.MessageReference | None:

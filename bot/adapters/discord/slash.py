@@ -57,10 +57,10 @@ class SlashBridge:
         await interaction.response.defer(ephemeral=True, thinking=True)
         token = self.outlet.await_answer(interaction)
         try:
-            await self.receiver.receive(self.command(interaction, name, args, token))
+            here = await self.receiver.receive(self.command(interaction, name, args, token))
         finally:
             leftover = self.outlet.unanswered(token)
-        if leftover is not None:
+        if leftover is not None and here is not False:  # handed to another worker: it answers by the token
             log.warning("/%s got no answer from the core", name)
             await leftover.edit_original_response(content=NO_ANSWER)
 

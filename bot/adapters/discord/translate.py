@@ -18,8 +18,8 @@ _CHAT_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 class Receiver(Protocol):
     """Where translated events go: the engine, or anything that forwards to it."""
 
-    async def receive(self, event: Event) -> None:
-        """Take one event; return once the conversation has it."""
+    async def receive(self, event: Event) -> bool | None:
+        """Take one event; return once the conversation has it (False: another worker's conversation has it)."""
         ...
 
 
