@@ -28,7 +28,9 @@ class RedactSecrets(logging.Filter):
 
 def setup_logging(settings: Settings) -> None:
     """Log to stderr at LOG_LEVEL, quiet the HTTP libraries, and redact secrets everywhere."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = f"worker {settings.worker_id} " if settings.worker_count > 1 else ""  # their lines interleave
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format=f"%(asctime)s {worker}%(levelname)s %(name)s: %(message)s")
     redact = RedactSecrets(settings.secrets())
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
