@@ -7,10 +7,10 @@ settles each conversation it takes on (parts its last owner left "planned" becom
 and wakes its actor, which restores itself from the store and answers what was left unanswered.
 
 Self-fencing: if a renewal has not succeeded for `FENCE` of the lease period, the worker stops
-sending at once (its outlets refuse, see `fence.py`) and drops every actor, because another worker
-may take its conversations as soon as the period is over; if the database says it was declared
-dead, it also starts afresh under a new id. Between workers everything goes through PostgreSQL:
-there is no coordinator process.
+sending and writing at once (see `fence.py`) and drops every actor, because another worker may take
+its conversations as soon as the period is over. It then rejoins under a new id and expires the old
+one, so whoever takes the old leases (this worker too) wakes those chats. Between workers everything
+goes through PostgreSQL: there is no coordinator process.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Cluster:
         self.engines: dict[str, Engine] = {}
         self.duty_halts: set[asyncio.Event] = set()
         self._renewed_at = 0.0
+        self._fenced = False  # its actors were dropped: it must rejoin under a new id
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -115,18 +116,23 @@ class Cluster:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.beat)
+            if not self.valid() and not self._fenced:
+                await self._drop_everything("its heartbeat could not be renewed in time")
+                self._fenced = True
             try:
                 await self._beat_once()
             except Exception as exc:
                 log.warning("worker heartbeat failed (%s: %s)", type(exc).__name__, exc)
-            if not self.valid() and self.owned:
-                await self._drop_everything("its heartbeat could not be renewed in time")
 
     async def _beat_once(self) -> None:
         started = time.monotonic()
-        if not await self.leases.renew(self.worker_id):
-            await self._drop_everything("the others found it dead")
+        if self._fenced or not await self.leases.renew(self.worker_id):
+            if not self._fenced:
+                await self._drop_everything("the others found it dead")
+            # Start afresh: its old leases are dead now, so whoever takes them (this worker too) wakes those chats.
+            await self.leases.retire(self.worker_id)
             await self._register()
+            self._fenced = False
             return
         self._renewed_at = started
         self.live = await self.leases.live_workers()
