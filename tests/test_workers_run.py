@@ -7,6 +7,7 @@ and one local OpenAI server per worker, whose reply names the worker ("w1 here",
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections import Counter
 
@@ -119,6 +120,35 @@ async def test_a_worker_killed_mid_burst_has_its_chats_answered_once_by_another(
     assert any(w.logged("took over") for w in workers if w.slot != victim)
     if victim == poller:
         assert any(w.logged("took the duty telegram-polling") for w in workers if w.slot != victim)
+
+
+async def test_a_frozen_worker_that_wakes_after_its_chats_moved_on_neither_sends_nor_answers_them(world: World) -> None:
+    workers = await world.start_all()
+    poller = next(w.slot for w in workers if w.logged("took the duty telegram-polling"))
+    for chat in TELEGRAM_CHATS:
+        world.telegram.push_message(chat, "so about tonight")
+    await until(lambda: world.rows("SELECT count(*) FROM message WHERE direction = 'human'") == [(12,)],
+                "every first message stored", workers[poller])
+    held = owners(world, "telegram")
+    frozen = max((w for w in range(WORKERS) if w != poller), key=lambda w: list(held.values()).count(w))
+    its_chats = [int(chat) for chat, slot in held.items() if slot == frozen]
+    assert its_chats, "the worker to freeze owns some chats"
+    workers[frozen].proc.send_signal(signal.SIGSTOP)  # a frozen VM: no heartbeat, no crash
+    others = [w for w in workers if w.slot != frozen]
+    await until(lambda: sum("took over telegram" in line for w in others for line in w.log) >= len(its_chats),
+                "its chats taken over", workers[poller])
+    workers[frozen].proc.send_signal(signal.SIGCONT)  # it wakes with its reply timers about to fire
+    await until(lambda: all(len(world.telegram.sent_texts(c)) >= 2 for c in TELEGRAM_CHATS), "every reply",
+                workers[poller])
+    await until(lambda: workers[frozen].logged("drops its conversations"), "the frozen one to notice", workers[frozen])
+    await asyncio.sleep(1.0)  # a second reply or a repeated part would show up by now
+
+    for chat in TELEGRAM_CHATS:
+        who = answered_by(world.telegram.sent_texts(chat))
+        assert who is not None, f"chat {chat}: one whole reply: {world.telegram.sent_texts(chat)}"
+        assert who != frozen or chat not in its_chats, f"chat {chat} moved on: its old worker stayed silent"
+    humans = world.rows("SELECT state FROM message WHERE direction = 'human'")
+    assert humans == [("answered",)] * len(TELEGRAM_CHATS)
 
 
 async def test_two_workers_on_sqlite_are_refused_in_one_line(world: World) -> None:
