@@ -47,3 +47,9 @@ def test_adapters_storage_and_the_llm_client_never_import_each_other() -> None:
 def test_only_the_command_line_imports_the_composition_root() -> None:
     importers = sorted(module for module, names in imports("bot").items() if "bot.app" in names)
     assert importers == ["bot/cli.py"]
+
+
+def test_the_workers_machinery_sits_beside_the_core_and_the_adapters_never_reach_into_it() -> None:
+    assert offenders("bot/workers", ("bot.adapters", "bot.llm", "bot.web", "bot.app")) == []
+    assert offenders("bot/core", ("bot.workers",)) == []
+    assert offenders("bot/adapters", ("bot.workers",)) == [], "adapters see only the core's Inbound port"
