@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
     from bot.workers.supervisor import check_workers
 
     settings = Settings()
-    check_workers(settings, args.workers or settings.worker_count)  # before the database: SQLite is refused
+    check_workers(settings, settings.worker_count if args.workers is None else args.workers)  # SQLite: refused now
     settings = _ready(settings)  # before the heavy imports: a bad setting is reported at once
     from bot.logs import setup_logging
 
