@@ -7,10 +7,12 @@ Taking a lease is one conditional statement (insert, or overwrite a holder that 
 alive), so two workers can never both succeed. Events for a conversation owned elsewhere wait in
 `handover`; the owner takes them in order with `FOR UPDATE SKIP LOCKED` and deletes them in the
 same transaction once they are stored, so a worker that dies meanwhile leaves them for the next owner.
+Each hand-over also NOTIFYs a channel the owners LISTEN on, so they look at once rather than on a poll.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -20,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, delete, select, update
@@ -31,6 +34,7 @@ from bot.storage.models import BOT, HUMAN, PLANNED, RECEIVED, UNCONFIRMED, Conve
 from bot.storage.worker_tables import HandoverRow, LeaseRow, WorkerRow
 
 DUTY = "duty:"
+CHANNEL = "textbot_handover"  # NOTIFY'd when an event is handed over, so owners need not wait for their poll
 STARTING = 0x74657874626F74  # the advisory lock workers take in turn while they start ("textbot")
 FORGET_WORKERS_AFTER = 3600.0  # seconds a dead worker's row is kept (for `textbot` operators to look at)
 
@@ -179,6 +183,19 @@ class Leases:
         """Queue an event for the conversation's owner (committed when this returns)."""
         async with self.db.session() as s:
             s.add(HandoverRow(lease=lease, payload=payload, created_at=self.db.now()))
+            await s.exec(select(sa.func.pg_notify(CHANNEL, "")))  # delivered when this commits
+
+    @asynccontextmanager
+    async def notified(self) -> AsyncIterator[asyncio.Event]:
+        """An event set whenever something is handed over (LISTEN on a connection of its own)."""
+        woken = asyncio.Event()
+        conn = await asyncpg.connect(self.db.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False))
+        try:
+            await conn.add_listener(CHANNEL, lambda *_: woken.set())
+            yield woken
+        finally:
+            await conn.close()
 
     @asynccontextmanager
     async def claimed(self, worker_id: str, limit: int) -> AsyncIterator[Claim]:

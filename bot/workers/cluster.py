@@ -16,6 +16,7 @@ goes through PostgreSQL: there is no coordinator process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -30,6 +31,8 @@ from bot.workers import wire
 log = logging.getLogger(__name__)
 FENCE = 0.8  # of the lease period: after this long without a renewal the worker assumes it lost its leases
 BATCH = 200  # hand-over rows taken per transaction
+QUIET_POLL = 1.0  # seconds between looks at the queue while notifications come (rows a platform left waiting)
+LISTEN_RETRY = 30.0  # seconds of polling before trying to LISTEN again
 
 
 def rendezvous(lease: str, workers: list[str]) -> str:
@@ -160,12 +163,29 @@ class Cluster:
     async def _consume(self) -> None:
         while True:
             try:
+                async with self.leases.notified() as woken:
+                    await self._consume_when_woken(woken)
+            except Exception as exc:  # no LISTEN connection (or it broke): poll until it can be had again
+                log.warning("hand-over notifications unavailable (%s); polling", type(exc).__name__)
+                await self._consume_when_woken(None, until=time.monotonic() + LISTEN_RETRY)
+
+    async def _consume_when_woken(self, woken: asyncio.Event | None, until: float = float("inf")) -> None:
+        """Take hand-overs whenever notified (and every `poll` without notifications, or each second with)."""
+        while time.monotonic() < until:
+            if woken is not None:
+                woken.clear()  # before the query: a notification during it wakes the next wait at once
+            try:
                 taken = await self._consume_batch()
             except Exception as exc:
                 log.warning("could not take handed-over events (%s: %s)", type(exc).__name__, exc)
                 taken = 0
-            if not taken:
+            if taken:
+                continue
+            if woken is None:
                 await asyncio.sleep(self.poll)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), timeout=QUIET_POLL)
 
     async def _consume_batch(self) -> int:
         if not self.valid():
