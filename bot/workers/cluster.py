@@ -142,14 +142,16 @@ class Cluster:
         await self._take_over()
 
     async def _take_over(self) -> None:
-        """Take the dead workers' conversations that hash to this worker, and wake each."""
-        for lease, dead in await self.leases.dead_leases():
-            key = conversation_of(lease)
-            if key is None or key.platform not in self.engines or rendezvous(lease, self.live) != self.worker_id:
-                continue
+        """Take the dead workers' conversations that hash to this worker; wake those with something unanswered
+        (an idle chat is only restored when it next hears something, so a restart wakes no crowd of actors)."""
+        mine = [(lease, dead, key) for lease, dead in await self.leases.dead_leases()
+                if (key := conversation_of(lease)) is not None and key.platform in self.engines
+                and rendezvous(lease, self.live) == self.worker_id]
+        waiting = set(await self.leases.needing_an_answer()) if mine else set()
+        for lease, dead, key in mine:
             if await self.leases.take(lease, dead, self.worker_id):
                 log.info("took over %s from worker %s, which stopped", key, dead)
-                await self.adopt(key, wake=True)
+                await self.adopt(key, wake=key in waiting)
         await self.leases.forget_dead_workers()
 
     async def _drop_everything(self, why: str) -> None:
