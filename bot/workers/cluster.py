@@ -4,7 +4,8 @@ A worker registers a row, renews it every third of the lease period and holds ev
 On each beat it also takes the leases of workers that stopped beating (each dead lease goes to the
 live worker that rendezvous hashing picks, so a dead worker's chats spread over the survivors),
 settles each conversation it takes on (parts its last owner left "planned" become "unconfirmed")
-and wakes its actor, which restores itself from the store and answers what was left unanswered.
+and, if it has something unanswered, wakes its actor, which restores itself from the store and answers
+it once.
 
 Self-fencing: if a renewal has not succeeded for `FENCE` of the lease period, the worker stops
 sending and writing at once (see `fence.py`) and drops every actor, because another worker may take
