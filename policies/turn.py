@@ -10,12 +10,9 @@ from typing import Protocol
 
 from policies.numbers import parse_bounded
 from policies.turn_model import TurnEndModel
+from policies.turn_risk import default_wait
 from policies.view import ConversationView, Respond, TurnDecision, WaitUntil
 
-# Chosen on the chitchat *train* split by end-to-end replay (`textbot bench turns --split train`): the
-# lowest talk-over whose median decision delay stays at the debounce. (The model file's own default was
-# picked on the decision alone, without the bot's generation and typing time.)
-ADAPTIVE_THRESHOLD = 0.36
 TYPING_GRACE_SHARE = 0.5  # with typing signals, the grace after a message is half the debounce
 
 # Endings that promise more is coming: the human is mid-thought.
@@ -94,15 +91,18 @@ def learned_model() -> TurnEndModel:
 def learned_wait(view: ConversationView, threshold: float | None) -> float:
     """Seconds after the newest message to wait: at least the chat's debounce, longer while more is likely.
 
-    The model's P(more | silence) must fall below the threshold within `debounce` seconds for a quick
-    answer; otherwise the bot holds until it falls below a stricter bar (the model's wait rule).
+    With a threshold, the model's P(more | silence) must fall below it within `debounce` seconds for a
+    quick answer; otherwise the bot holds until it falls below a stricter bar (the model's wait rule).
+    Without one, the default rule (`policies.turn_risk`) also weighs when the bot's reply would land.
     """
     model = learned_model()
     burst = view.burst()
     prediction = model.predict([m.text for m in burst], [m.at for m in burst], view.rhythm)
     debounce = view.timing.debounce
     rule = replace(model.rule, fast_window=debounce, min_wait=debounce)
-    return prediction.wait_seconds(ADAPTIVE_THRESHOLD if threshold is None else threshold, rule)
+    if threshold is None:
+        return default_wait(prediction, model, rule)
+    return prediction.wait_seconds(threshold, rule)
 
 
 def wait_after_burst(view: ConversationView, now: float, wait: float) -> TurnDecision:
