@@ -33,7 +33,7 @@ class WaitingResults:
     def __init__(self, board: TaskBoard | None) -> None:
         self._board = board
         self._waiting: list[TaskResult] = []
-        self._told: deque[str] = deque(maxlen=TOLD_KEPT)
+        self._told: deque[str] | None = None  # made on the first result: most conversations never get one
 
     @property
     def waiting(self) -> bool:
@@ -47,7 +47,7 @@ class WaitingResults:
 
     def arrived(self, result: TaskResult) -> None:
         """A task finished; a result already waiting or told (a re-send after a restart) is ignored."""
-        if result.task_id in self._told or any(r.task_id == result.task_id for r in self._waiting):
+        if result.task_id in (self._told or ()) or any(r.task_id == result.task_id for r in self._waiting):
             return
         self._waiting.append(result)
 
@@ -65,8 +65,12 @@ class WaitingResults:
 
     def _take(self) -> list[TaskResult]:
         taken, self._waiting = self._waiting, []
-        for result in taken:
-            self._told.append(result.task_id)
-            if self._board is not None:
+        if not taken:
+            return taken
+        if self._told is None:
+            self._told = deque(maxlen=TOLD_KEPT)
+        self._told.extend(result.task_id for result in taken)
+        if self._board is not None:
+            for result in taken:
                 self._board.handed(result)
         return taken
