@@ -9,11 +9,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import openai
-
 from bot.adapters.discord import run_discord
 from bot.adapters.telegram import run_telegram
 from bot.adapters.terminal import TerminalOutlet, read_lines
+from bot.app_clients import fast_client, main_client
 from bot.app_tasks import build_board, with_holding
 from bot.core.background import TaskBoard
 from bot.core.clock import Clock, RealClock
@@ -72,23 +71,14 @@ class Parts:
 
 def build_responder(settings: Settings, clock: Clock) -> Responder:
     """The OpenAI-compatible responder (settings.require_llm() must have passed)."""
-    assert settings.openai_api_key is not None and settings.llm_model is not None
-    client = openai.AsyncOpenAI(
-        base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value(),
-        timeout=settings.llm_timeout, max_retries=0,
-    )
-    return OpenAIResponder(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
+    client, model = main_client(settings)
+    return OpenAIResponder(client, model, clock, RetryPolicy(attempts=settings.llm_attempts))
 
 
 def build_responders(settings: Settings, clock: Clock, memories: Memories | None = None,
                      tasks: TaskBoard | None = None) -> dict[str, Responder]:
     """The responders besides `stream`, on the same model: `actions` (tool calls, one request per step)."""
-    assert settings.openai_api_key is not None and settings.llm_model is not None
-    client = openai.AsyncOpenAI(
-        base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value(),
-        timeout=settings.llm_timeout, max_retries=0,
-    )
-    model = ToolModel(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
+    model = ToolModel(*main_client(settings), clock, RetryPolicy(attempts=settings.llm_attempts))
     remembering = memory_tools(memories, clock, build_fact_check(settings, clock)) if memories is not None else []
     tasking = task_tools(tasks) if tasks is not None else []
     actions: Responder = ActionResponder(model, tools=[*remembering, *tasking])
@@ -99,40 +89,30 @@ def build_responders(settings: Settings, clock: Clock, memories: Memories | None
 
 def build_fact_check(settings: Settings, clock: Clock) -> FastFactCheck | None:
     """The fast model that decides which older facts a new one replaces (LLM_FAST_*), if one is set."""
-    base_url, api_key, model = settings.fast_llm()
-    if base_url is None or api_key is None or model is None:
-        return None
-    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
-    return FastFactCheck(client, model, clock)
+    fast = fast_client(settings)
+    return FastFactCheck(*fast, clock) if fast is not None else None
 
 
 def build_learner(settings: Settings, clock: Clock, memories: Memories) -> FactLearner | None:
     """The fast model that keeps the facts of stream turns: MEMORY_EXTRACTION=on, or unset with LLM_FAST_MODEL."""
-    base_url, api_key, model = settings.fast_llm()
     wanted = settings.memory_extraction == "on" or (settings.memory_extraction is None and settings.llm_fast_model)
-    if not wanted or base_url is None or api_key is None or model is None:
+    fast = fast_client(settings) if wanted else None
+    if fast is None:
         return None
-    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
+    client, model = fast
     return FactLearner(client, model, FactKeeper(memories, clock, FastFactCheck(client, model, clock)), clock)
 
 
 def build_judge(settings: Settings, clock: Clock) -> Judge | None:
     """The fast model for small decisions (LLM_FAST_*, defaulting to the main model), if one is set."""
-    base_url, api_key, model = settings.fast_llm()
-    if base_url is None or api_key is None or model is None:
-        return None
-    # No retries: the judge_timeout budget is small, and its rule decides when the model does not answer.
-    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
-    return OpenAIJudge(client, model, clock)
+    fast = fast_client(settings)
+    return OpenAIJudge(*fast, clock) if fast is not None else None  # its rule decides when the model does not answer
 
 
 def build_duplex(settings: Settings, clock: Clock) -> TurnPredictor | None:
     """The fast model of the `duplex` turn policy (LLM_FAST_*, as the judge's), if one is set."""
-    base_url, api_key, model = settings.fast_llm()
-    if base_url is None or api_key is None or model is None:
-        return None
-    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
-    return OpenAIDuplex(client, model, clock)  # no retries: the next tick asks again
+    fast = fast_client(settings)
+    return OpenAIDuplex(*fast, clock) if fast is not None else None  # no answer: the next tick asks again
 
 
 def build_parts(settings: Settings) -> Parts:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-import openai
-
+from bot.app_clients import fast_client, main_client
 from bot.core.background import TaskBoard, TaskKind
 from bot.core.clock import Clock
 from bot.core.ports import Responder
@@ -35,10 +34,7 @@ def operator_kinds(spec: str) -> list[TaskKind]:
 
 def task_kinds(settings: Settings, clock: Clock) -> list[TaskKind]:
     """think (on LLM_MODEL), remind, and the operator's kinds."""
-    assert settings.openai_api_key is not None and settings.llm_model is not None
-    client = openai.AsyncOpenAI(base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value(),
-                                timeout=settings.llm_timeout, max_retries=0)
-    think = ThinkKind(client, settings.llm_model, clock, RetryPolicy(attempts=settings.llm_attempts))
+    think = ThinkKind(*main_client(settings), clock, RetryPolicy(attempts=settings.llm_attempts))
     shipped: list[TaskKind] = [think, RemindKind()]
     extra = operator_kinds(settings.task_kinds)
     names = [kind.name for kind in [*shipped, *extra]]
@@ -60,9 +56,7 @@ def with_holding(settings: Settings, clock: Clock, responder: Responder) -> Resp
 
     Without LLM_FAST_MODEL the "fast" model would be the slow one: its line would come as late as the answer.
     """
-    base_url, api_key, model = settings.fast_llm()
-    if not settings.llm_fast_model or settings.holding_after_seconds <= 0 or base_url is None or api_key is None \
-            or model is None:
+    fast = fast_client(settings) if settings.llm_fast_model and settings.holding_after_seconds > 0 else None
+    if fast is None:
         return responder
-    client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=settings.llm_timeout, max_retries=0)
-    return HoldingResponder(responder, HoldingLines(client, model, clock), clock, after=settings.holding_after_seconds)
+    return HoldingResponder(responder, HoldingLines(*fast, clock), clock, after=settings.holding_after_seconds)
