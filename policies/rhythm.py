@@ -36,16 +36,22 @@ class PersonRhythm:
         """Finished turns observed."""
         return sum(self.length_counts)
 
-    def observe_turn(self, times: Sequence[float]) -> PersonRhythm:
-        """Return the rhythm updated with one finished turn, given its message times."""
+    def observe_turn(self, times: Sequence[float], went_on: bool = False) -> PersonRhythm:
+        """Return the rhythm updated with one finished turn, given its message times.
+
+        `went_on`: these messages carry on their previous turn (they were already writing when the bot's
+        reply showed), so the two count as one turn.
+        """
         seen = self.messages > 0
         new = [t for t in times if not seen or t > self.last_at]
         if not new:
             return self
-        grown = seen and times[0] <= self.last_at
-        logs = [math.log(max(b - a, MIN_GAP)) for a, b in itertools.pairwise(times) if not seen or b > self.last_at]
+        went_on = went_on and seen and times[0] > self.last_at
+        grown = seen and (times[0] <= self.last_at or went_on)
+        inner = ([self.last_at] if went_on else []) + list(times)
+        logs = [math.log(max(b - a, MIN_GAP)) for a, b in itertools.pairwise(inner) if not seen or b > self.last_at]
         paced = [pace_log(b - a) for a, b in itertools.pairwise(([self.last_at] if seen else []) + new)]
-        n = len(times) if grown else len(new)
+        n = self.last_turn_len + len(new) if went_on else len(times) if grown else len(new)
         counts = list(self.length_counts)
         if grown and self.last_turn_len:
             counts[min(self.last_turn_len, MAX_LEN) - 1] -= 1

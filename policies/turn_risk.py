@@ -7,8 +7,7 @@ a long stretch in which their next message can still come *after* that part (a t
 message that is still coming mostly comes before it (the reply is redone: a wasted request, not a
 talk-over). So the quick answer now needs two things:
 
-- the model's own test (P(more) at the person's pace at most the model's `default_threshold`, which the
-  trainer picked on its validation part of the train split), and
+- the model's own test (P(more) at the person's pace at most `QUICK_THRESHOLD`), and
 - the risk of answering now, in seconds as they are, at most `RISK_LIMIT`:
   P(more, and after the first part shows) + `WASTE_WEIGHT` x P(more, before it shows), given the quiet so far.
 
@@ -26,9 +25,12 @@ from policies.turn_model import TurnEndModel, TurnEndPrediction, WaitRule
 # 1x (first part 9.5 s after the person's last message, decision 2.5 s), stand-in model (1 s), sunny's typing.
 REPLY_LEAD = 7.0
 # Chosen on the Chit-Chat and synthetic *train* splits at gap scales 0.25-2 (`textbot bench turns --split
-# train`): the lowest talk-over that keeps over half of the turns answered within 3 s at every scale.
+# train --limit 150`), the rhythm counting a turn the bot talked over as one (`policies.turn_split`): the lowest
+# talk-over that keeps at least 52% of the turns answered within 3 s at every scale. (The trainer's own
+# `default_threshold`, 0.38, was picked on log turns, where no reply ever splits one.)
 WASTE_WEIGHT = 0.3  # a request thrown away counts this much of a talk-over
-RISK_LIMIT = 0.29
+QUICK_THRESHOLD = 0.40
+RISK_LIMIT = 0.34
 
 
 def answer_risk(prediction: TurnEndPrediction, silence: float, lead: float = REPLY_LEAD) -> float:
@@ -49,7 +51,7 @@ def default_wait(prediction: TurnEndPrediction, model: TurnEndModel, rule: WaitR
     """Seconds to wait under the default rule: `rule.fast_window` when a quick answer passes both tests, else a hold."""
     window = rule.fast_window
     judged_on = window * max(1.0, prediction.pace)  # the model's test, at the person's pace (as `wait_seconds`)
-    if prediction.first_below(model.default_threshold) <= judged_on and answer_risk(prediction, window) <= RISK_LIMIT:
+    if prediction.first_below(QUICK_THRESHOLD) <= judged_on and answer_risk(prediction, window) <= RISK_LIMIT:
         return max(rule.min_wait, window)
     hold = prediction.first_below(model.default_threshold * rule.hold_factor)
     return max(rule.min_wait, window, min(rule.max_wait, rule.pace_cap * prediction.pace, hold))

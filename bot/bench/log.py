@@ -90,6 +90,11 @@ def scale_time(conv: LogConversation, factor: float) -> LogConversation:
     return LogConversation(conv.conv_id, [replace(m, ts=start + (m.ts - start) * factor) for m in conv.messages])
 
 
+def shift_time(conv: LogConversation, offset: float) -> LogConversation:
+    """The same conversation with `offset` seconds added to every timestamp."""
+    return LogConversation(conv.conv_id, [replace(m, ts=m.ts + offset) for m in conv.messages])
+
+
 def two_person_stretches(conv: LogConversation, min_turns: int = MIN_STRETCH_TURNS) -> list[LogConversation]:
     """Cut a conversation into stretches where only two people write; a third voice ends a stretch.
 

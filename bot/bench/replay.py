@@ -15,15 +15,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.bench.duplex_replay import replay_policy
-from bot.bench.log import LogConversation, LogMessage, group_turns
+from bot.bench.hindsight import hindsight_policy, is_hindsight
+from bot.bench.log import LogConversation, LogMessage, group_turns, shift_time
 from bot.bench.virtual_loop import LoopClock
-from bot.core.config import EngineDeps
+from bot.core.config import ChatConfig, EngineDeps
 from bot.core.engine import Engine
 from bot.core.events import Author, ConversationKey, Event, HumanMessage, HumanTyping
 from bot.core.memory_store import MemoryStore
 from bot.core.ports import Intent, ReplyRequest, Say, SessionFeed
 from bot.testing import CountingOutlet
 from persona import Persona, load_persona
+from policies.turn import TurnPolicy
 
 CHARS_PER_WORD = 5.0
 
@@ -132,6 +134,18 @@ def _schedule(msgs: list[LogMessage], key: ConversationKey, params: ReplayParams
     return plan
 
 
+@dataclass
+class _OneTurnPolicy(EngineDeps):
+    """Engine dependencies whose every chat decides with one turn policy object (one not named in settings)."""
+
+    policy: TurnPolicy | None = None
+
+    def chat_config(self, overrides: dict[str, Any]) -> ChatConfig:
+        """The usual settings, with the turn policy swapped in."""
+        cfg = super().chat_config(overrides)
+        return cfg if self.policy is None else replace(cfg, turn_policy=self.policy)
+
+
 def _persona(params: ReplayParams) -> Persona:
     persona = load_persona(params.persona)
     if params.debounce is None:
@@ -145,16 +159,19 @@ async def replay(conv: LogConversation, human: str, policy: str, params: ReplayP
     recorder = _Recorder()
     outlet = CountingOutlet(platform="replay", has_typing_signal=params.signals == "typing")
     turn, duplex = replay_policy(policy)  # duplex-cached:FILE asks saved answers
-    deps = EngineDeps(
+    loop = asyncio.get_running_loop()
+    offset = loop.time() + 1.0 - msgs[0].ts
+    # the bound knows their log (on the loop's clock)
+    told = hindsight_policy(policy, shift_time(conv, offset), human) if is_hindsight(policy) else None
+    turn = "adaptive" if told is not None else turn  # its settings name; the object decides
+    deps = _OneTurnPolicy(
         clock=LoopClock(), responder=StandInModel(params.llm_latency, params.reply_chars, params.reply_parts),
         outlet=outlet, store=MemoryStore(), persona=_persona(params), turn=turn, duplex=duplex,
         interrupt=params.interrupt, rng=random.Random(zlib.crc32(f"{conv.conv_id}:{human}".encode())),
-        trace=recorder,
+        trace=recorder, policy=told,
     )
     engine = Engine(deps)
     key = ConversationKey("replay", f"{conv.conv_id}:{human}")
-    loop = asyncio.get_running_loop()
-    offset = loop.time() + 1.0 - msgs[0].ts
     try:
         for at, event in _schedule(msgs, key, params):
             await asyncio.sleep(at + offset - loop.time())

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.events import ConversationKey, HumanMessage, describe_attachments
 from bot.core.ports import HISTORY_LIMIT, Line, ReplyRequest, StoredConversation
 from policies.timing import Timing
+from policies.turn_split import carries_on
 from policies.view import ConversationView, Rhythm, Said
 
 if TYPE_CHECKING:
@@ -142,10 +143,19 @@ class ConversationState:
     def observe_turn(self) -> tuple[str, Rhythm]:
         """The bot answers now: the newest author's burst is a finished turn to learn their rhythm from."""
         author = self.pending[-1].msg.author.id
-        times = [p.at for p in self.pending if p.msg.author.id == author]
-        new = self.rhythms.get(author, Rhythm()).observe_turn(times)
+        burst = [p for p in self.pending if p.msg.author.id == author]
+        rhythm = self.rhythms.get(author, Rhythm())
+        new = rhythm.observe_turn([p.at for p in burst], self._went_on(rhythm, burst[0]))
         self.rhythms[author] = new
         return author, new
+
+    def _went_on(self, rhythm: Rhythm, first: Pending) -> bool:
+        """Whether this burst carries on the person's previous turn although the bot's reply showed in between
+        (in a direct chat: in a group others write between anyone's messages)."""
+        shown = next((line.at for line in reversed(self.history) if line.role == "bot"), None)
+        if first.msg.is_group or shown is None or rhythm.messages == 0 or not rhythm.last_at < shown < first.at:
+            return False
+        return carries_on(first.at - rhythm.last_at, first.at - shown, len(first.msg.text), rhythm)
 
     def reply_request(self, cfg: ChatConfig, limit: int, note: str = "", is_group: bool = False,
                       key: ConversationKey | None = None) -> ReplyRequest:

@@ -1,0 +1,81 @@
+"""`textbot bench turns --policy hindsight[:THRESHOLD]`: `adaptive` told each person's habits in advance (a bound).
+
+The learned policy reads a person's habits as the chat goes: their turn lengths and pauses, counted from the
+bursts the bot saw (a reply that talked over them splits one of their turns in two, so what it learns is
+skewed exactly where it erred). `hindsight` is the same model and rule given, from their first message, the
+rhythm of the person's whole logged side of the conversation, counted on their real turns. It is not a
+policy a bot can run (it knows the future); it shows how much better reading people could do at most with
+this model: if even it misses a target, learning habits faster or without the skew cannot meet it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from bot.bench.log import LogConversation, group_turns
+from policies.turn import Adaptive, TurnPolicy
+from policies.turn_model import PersonRhythm
+from policies.view import ConversationView, TurnDecision
+
+PREFIX = "hindsight"
+PAST = "hindsight-past"  # only their turns that ended before the burst: a perfect talk-over detector
+
+
+def whole_rhythm(conv: LogConversation, person: str, before: float = math.inf) -> PersonRhythm:
+    """The person's rhythm from every one of their logged turns (that ended before `before`)."""
+    rhythm = PersonRhythm()
+    for turn in group_turns(conv.messages):
+        if turn[0].author == person and turn[-1].ts < before:
+            rhythm = rhythm.observe_turn([m.ts for m in turn])
+    return rhythm
+
+
+@dataclass(frozen=True)
+class PastTurns:
+    """`adaptive` deciding with the rhythm of the person's real turns so far (as a perfect talk-over detector would)."""
+
+    conv: LogConversation
+    person: str
+    threshold: float | None = None
+    name: str = PREFIX
+
+    def decide(self, view: ConversationView, now: float) -> TurnDecision:
+        """Decide as `adaptive` would on the rhythm of their logged turns that ended before this burst."""
+        burst = view.burst()
+        if not burst:
+            return Adaptive(self.threshold, self.name).decide(view, now)
+        known = whole_rhythm(self.conv, self.person, before=burst[0].at)
+        return Adaptive(self.threshold, self.name).decide(replace(view, rhythm=known), now)
+
+
+@dataclass(frozen=True)
+class Hindsight:
+    """`adaptive` (or `adaptive:THRESHOLD`) deciding with the person's whole rhythm instead of what it learned."""
+
+    rhythm: PersonRhythm
+    threshold: float | None = None
+    name: str = PREFIX
+
+    def decide(self, view: ConversationView, now: float) -> TurnDecision:
+        """Decide as `adaptive` would on the whole rhythm (its pace read from their pauses, the burst's own)."""
+        burst = view.burst()
+        # the burst's own pauses still count toward their pace: the rhythm "last saw" its first message
+        known = replace(self.rhythm, last_at=burst[0].at) if burst else self.rhythm
+        return Adaptive(self.threshold, self.name).decide(replace(view, rhythm=known), now)
+
+
+def is_hindsight(policy: str) -> bool:
+    """Whether `policy` names the hindsight bound."""
+    return policy.partition(":")[0] in (PREFIX, PAST)
+
+
+def hindsight_policy(policy: str, conv: LogConversation, person: str) -> TurnPolicy:
+    """`hindsight` or `hindsight:THRESHOLD` for this person of this conversation; ValueError for a bad number."""
+    base, colon, arg = policy.partition(":")
+    threshold = float(arg) if colon else None
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValueError("the hindsight threshold must be between 0 and 1 (hindsight:THRESHOLD)")
+    if base == PAST:
+        return PastTurns(conv, person, threshold, policy)
+    return Hindsight(whole_rhythm(conv, person), threshold, policy)
