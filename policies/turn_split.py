@@ -4,15 +4,16 @@ The rhythm learns a person's turns from the bursts the bot answers. When a reply
 still writing, the rest of their turn reaches the bot as a new burst, and the rhythm would count one long
 turn as two short ones: the person looks more finished than they are, exactly where the bot erred, and it
 is answered early again. Replaying the train splits with a bench policy that knows each person's real past
-turns (`textbot bench turns --policy hindsight-past`) showed that this skew, not the learning, costs most of
-the talk-over left. So when a message comes after a reply showed, we ask whether it still belongs to the
+turns (`textbot bench turns --policy hindsight-past`) showed what this skew costs: on Chit-Chat 13-21% of the
+talk-over at the same share of quick answers, more than knowing their whole log in advance would gain. So when
+a message comes after a reply showed, we ask whether it still belongs to the
 turn before: it does when it came back sooner after their previous message than this person usually takes
 (their pace: the mean log of all their pauses), and sooner after the reply than a reaction to it would.
 
 The weights are a logistic fit on the Chit-Chat and synthetic train splits (first 150 conversations, gaps x0.25
 and x1, the split not applied) of "this message is in the same log turn as the person's previous one",
-`scripts/fit_turn_split.py`; it finds about half of those turns at 1x with few false ones (7% of new turns
-on Chit-Chat at 1x). A replayed log cannot tell it all: its person writes at the logged instants whatever the
+`scripts/fit_turn_split.py`; it finds about half of those turns at 1x and takes 7-10% of new turns on
+Chit-Chat at 1x for one. A replayed log cannot tell it all: its person writes at the logged instants whatever the
 bot does, so a new turn may come right after the bot's reply (the log's partner had answered earlier); a
 person who reads the reply first does not.
 """

@@ -1,11 +1,12 @@
-"""`textbot bench turns --policy hindsight[:THRESHOLD]`: `adaptive` told each person's habits in advance (a bound).
+"""`bench turns --policy hindsight[:T]` / `hindsight-past[:T]`: `adaptive` told each person's habits (bounds).
 
 The learned policy reads a person's habits as the chat goes: their turn lengths and pauses, counted from the
 bursts the bot saw (a reply that talked over them splits one of their turns in two, so what it learns is
 skewed exactly where it erred). `hindsight` is the same model and rule given, from their first message, the
-rhythm of the person's whole logged side of the conversation, counted on their real turns. It is not a
-policy a bot can run (it knows the future); it shows how much better reading people could do at most with
-this model: if even it misses a target, learning habits faster or without the skew cannot meet it.
+rhythm of the person's whole logged side of the conversation, counted on their real turns; `hindsight-past`
+is given only their real turns that ended before the burst it judges (what a perfect talk-over detector
+would learn). Neither is a policy a bot can run (they know the log); they show how much better reading people
+could do with this model: if even they miss a target, learning habits faster or without the skew cannot.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class PastTurns:
     conv: LogConversation
     person: str
     threshold: float | None = None
-    name: str = PREFIX
+    name: str = PAST
 
     def decide(self, view: ConversationView, now: float) -> TurnDecision:
         """Decide as `adaptive` would on the rhythm of their logged turns that ended before this burst."""
@@ -71,7 +72,7 @@ def is_hindsight(policy: str) -> bool:
 
 
 def hindsight_policy(policy: str, conv: LogConversation, person: str) -> TurnPolicy:
-    """`hindsight` or `hindsight:THRESHOLD` for this person of this conversation; ValueError for a bad number."""
+    """`hindsight[-past][:THRESHOLD]` for this person of this conversation; ValueError for a bad number."""
     base, colon, arg = policy.partition(":")
     threshold = float(arg) if colon else None
     if threshold is not None and not 0.0 <= threshold <= 1.0:
