@@ -8,9 +8,7 @@ waits for the next run, and every message the bot delivered is on record.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 from bot.storage.models import BOT, HUMAN
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.process_kit import LoggedProcess, until
 from tests.storage_kit import stored_messages as messages
 
 pytest_plugins = ("tests.storage_kit",)
@@ -30,30 +29,7 @@ DM = 42  # a private chat with user 42
 BURST = ["heyyy", "saw your story?", "what's up???"]
 
 
-class Bot:
-    """One run of `textbot run`: the process and what it logged."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.log: list[str] = []
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            self.log.append(raw.decode().rstrip())
-
-    def signal_kill(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
-
-    async def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind."""
-        self.signal_kill()
-        await asyncio.wait_for(self.proc.wait(), timeout=10)
-        await asyncio.wait_for(self.reader, timeout=10)
-
-
+Bot = LoggedProcess
 StartBot = Callable[[], Awaitable[Bot]]
 
 
@@ -95,19 +71,6 @@ async def start_bot(database_url: str, llm: FakeOpenAIServer, telegram: FakeTele
         bot.signal_kill()
     for bot in bots:
         await bot.kill()
-
-
-async def until(done: Callable[[], bool | Awaitable[bool]], what: str, bot: Bot, timeout: float = 20.0) -> None:
-    """Poll (in real time, at most `timeout` seconds) until `done()`; fail early if the bot exits."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        result = done()
-        if await result if inspect.isawaitable(result) else result:
-            return
-        if bot.proc.returncode is not None:
-            raise AssertionError(f"the bot exited while waiting for {what}:\n" + "\n".join(bot.log))
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}:\n" + "\n".join(bot.log))
 
 
 async def states(database_url: str, direction: str) -> list[tuple[str, str]]:

@@ -13,7 +13,8 @@ from collections import Counter
 
 import pytest
 
-from tests.workers_kit import CHANNEL_OF_SHARD, GUILD_OF_SHARD, WORKERS, World, reply_of, until
+from tests.process_kit import until
+from tests.workers_kit import CHANNEL_OF_SHARD, GUILD_OF_SHARD, WORKERS, World, reply_of
 
 pytest_plugins = ("tests.storage_kit", "tests.workers_kit")
 

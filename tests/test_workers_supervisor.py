@@ -7,7 +7,8 @@ import os
 import signal
 import sys
 
-from tests.workers_kit import START_TIMEOUT, Worker, World, reply_of, until
+from tests.process_kit import until
+from tests.workers_kit import START_TIMEOUT, Worker, World, reply_of
 
 pytest_plugins = ("tests.storage_kit", "tests.workers_kit")
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from bot.storage.url import create_sync_engine
 from tests.fakes.discord_server import FakeDiscordServer
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.process_kit import LoggedProcess, until
 from tests.storage_kit import PostgresServer, _skip_without, migrated_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,30 +45,20 @@ def _reply(worker: int, messages: object) -> str:
     return "\n".join(reply_of(worker))
 
 
-class Worker:
+class Worker(LoggedProcess):
     """One `textbot run` process: its slot and what it logged."""
 
+    poll_every = 0.05
+    patience = 60.0
+
     def __init__(self, slot: int, proc: asyncio.subprocess.Process) -> None:
+        super().__init__(proc)
         self.slot = slot
-        self.proc = proc
-        self.log: list[str] = []
-        self.reader = asyncio.create_task(self._read())
 
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        async for raw in self.proc.stdout:
-            self.log.append(raw.decode().rstrip())
-
-    def logged(self, words: str) -> bool:
-        """True once a log line contains `words`."""
-        return any(words in line for line in self.log)
-
-    async def kill(self) -> None:
-        """SIGKILL: no cleanup of any kind."""
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(self.proc.wait(), timeout=10)
-        await asyncio.wait_for(self.reader, timeout=10)
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        """How failure messages call it."""
+        return f"worker {self.slot}"
 
 
 @dataclass
@@ -115,19 +105,6 @@ class World:
     def discord_texts(self, channel: int) -> list[str]:
         """What the bot posted in a Discord channel, in order."""
         return [m["content"] for m in self.discord.sent_messages(channel)]
-
-
-async def until(done: Callable[[], bool | Awaitable[bool]], what: str, worker: Worker, timeout: float = 60.0) -> None:
-    """Poll (real time, at most `timeout` s) until `done()`; fail early, with its log, if `worker` exits."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        result = done()
-        if await result if inspect.isawaitable(result) else result:
-            return
-        if worker.proc.returncode is not None:
-            raise AssertionError(f"worker {worker.slot} exited while waiting for {what}:\n" + "\n".join(worker.log))
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; worker {worker.slot} logged:\n" + "\n".join(worker.log))
 
 
 @pytest.fixture
