@@ -298,10 +298,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="split seed")
     ap.add_argument("--out", type=Path, default=WEIGHTS_PATH, help="weights file to write")
     ap.add_argument("--json", type=Path, default=None, help="also write held-out metrics here")
+    ap.add_argument("--also-synthetic", action="store_true",
+                    help="an experiment: also train on the synthetic corpus' train split (it is then no longer "
+                         "unseen; write the weights elsewhere with --out)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     train_convs, test_convs = split_conversations(load_chitchat(), seed=args.seed)
+    if args.also_synthetic:
+        from bot.bench.synthetic import load_synthetic
+
+        train_convs = [*train_convs, *load_synthetic("train")]
     t1 = time.perf_counter()
     weights = train(train_convs, args.seed)
     t2 = time.perf_counter()
