@@ -12,7 +12,8 @@ row where even the lowest threshold answered more turns quickly than that (the f
     .venv/bin/python scripts/turn_front.py --weights other_model.json   # another turn-end model, same replay
 
 `--weights` replays with another turn-end model file (as written by `textbot bench train-turns --out FILE`) in
-place of the shipped one. The README's "What holds it back" and "Tried and not kept" figures were read this way.
+place of the shipped one. The README's bound table ("What holds it back") and its "Tried and not kept most
+recently" figures were read this way.
 About 10 s of CPU per policy, corpus and scale for 150 conversations; `--jobs` processes run side by side.
 """
 
