@@ -28,6 +28,9 @@ from tests.workers_kit import TOKEN
 pytest_plugins = ("tests.storage_kit", "tests.workers_kit")
 
 CHATS = list(range(401, 413))
+# Long enough that no heartbeat (every third of it) falls inside a test: a worker knows of one that joined after
+# it only by asking the database, as it must when it places a new chat.
+LEASE = 30.0
 
 
 def free_port() -> int:
@@ -41,7 +44,7 @@ async def a_worker(slot: int, port: int, database_url: str, telegram: FakeTelegr
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, telegram_bot_token=SecretStr(TOKEN), telegram_api_base_url=telegram.root,
         telegram_webhook_url="https://bot.example/tg/hook", database_url=database_url, worker_id=slot,
-        worker_count=2, worker_lease_seconds=5.0, turn_policy="immediate", timing_scale=0.0)
+        worker_count=2, worker_lease_seconds=LEASE, turn_policy="immediate", timing_scale=0.0)
     clock = RealClock()
     responder = ScriptedResponder(clock, latency=0.0, per_part=0.0)
     responder.script = lambda request: [f"w{slot} here"]
@@ -56,16 +59,20 @@ async def a_worker(slot: int, port: int, database_url: str, telegram: FakeTelegr
         await store.close()
 
 
-@pytest.fixture
-async def two_workers(pg_database: str) -> AsyncIterator[tuple[FakeTelegramServer, list[int]]]:
+@pytest.fixture(params=[0, 1], ids=["worker 0 joins first", "worker 1 joins first"])
+async def two_workers(
+    pg_database: str, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[FakeTelegramServer, list[int]]]:
     async with AsyncExitStack() as stack:
         telegram = await stack.enter_async_context(FakeTelegramServer(token=TOKEN))
         ports, stop = [free_port(), free_port()], asyncio.Event()
-        tasks = [asyncio.create_task(a_worker(slot, ports[slot], pg_database, telegram, stop)) for slot in (0, 1)]
+        tasks: list[asyncio.Task[None]] = []
         try:
-            async with asyncio.timeout(60):
-                while len(telegram.calls_of("setWebhook")) < 2:
-                    await asyncio.sleep(0.05)
+            for joined_before, slot in enumerate((request.param, 1 - request.param)):
+                tasks.append(asyncio.create_task(a_worker(slot, ports[slot], pg_database, telegram, stop)))
+                async with asyncio.timeout(60):  # it is serving once it has set its webhook
+                    while len(telegram.calls_of("setWebhook")) <= joined_before:
+                        await asyncio.sleep(0.05)
             yield telegram, ports
         finally:
             stop.set()

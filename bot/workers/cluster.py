@@ -92,6 +92,12 @@ class Cluster:
         self.live = await self.leases.live_workers()
         log.info("worker %s of %s joined as %s (%s live)", self.slot, self.slots, self.worker_id, len(self.live))
 
+    async def members(self) -> list[str]:
+        """The live workers as the database has them now (the heartbeat's list may be a beat old)."""
+        # a worker that joined since the last beat would otherwise get no new chat placed on it until the next
+        self.live = await self.leases.live_workers()
+        return self.live
+
     def attach(self, engine: Engine) -> None:
         """Run this platform's conversations on `engine`; the ones needing an answer are looked for now."""
         self.engines[engine.deps.outlet.platform] = engine

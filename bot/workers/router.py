@@ -60,7 +60,7 @@ class Router:
                 await self.cluster.leases.hand_over(lease, wire.dump(event))
                 return False
             me = self.cluster.worker_id
-            target = rendezvous(lease, self.cluster.live or [me]) if self.spread(event) else me
+            target = rendezvous(lease, await self.cluster.members() or [me]) if self.spread(event) else me
             if await self.cluster.leases.acquire(lease, target):
                 if target != me:
                     await self.cluster.leases.hand_over(lease, wire.dump(event))
