@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bench.hindsight import hindsight_policy, whole_rhythm
+from bot.bench.hindsight import hindsight_policy, past_rhythm, whole_rhythm
 from bot.bench.log import LogConversation, LogMessage
 from bot.bench.replay import ReplayParams
 from bot.bench.turns import run_bench
@@ -24,6 +24,16 @@ def test_the_whole_rhythm_counts_every_turn_of_the_log() -> None:
     rhythm = whole_rhythm(ann_writes_in_threes(), "ann")
     assert rhythm.turns == 3 and rhythm.messages == 9
     assert rhythm.length_counts[2] == 3, "three turns of three messages"
+
+
+def test_her_past_turns_never_include_the_turn_being_judged() -> None:
+    """The engine's clock reads her second turn's first message a hair after its log time: her past is still
+    only her first turn, not the one she has just begun (nor, for a one-message turn, that very message)."""
+    log = ann_writes_in_threes()
+    past = past_rhythm(log, "ann", burst_start=150.0 + 1e-9)
+    assert past.turns == 1 and past.messages == 3
+    one_message = LogConversation("d", [LogMessage("d", "ann", 10.0, "ok"), LogMessage("d", "bob", 20.0, "cool")])
+    assert past_rhythm(one_message, "ann", burst_start=10.0 + 1e-9).messages == 0
 
 
 def test_knowing_she_writes_in_threes_holds_where_learning_it_talks_over_her() -> None:
