@@ -12,8 +12,9 @@ row where even the lowest threshold answered more turns quickly than that (the f
     .venv/bin/python scripts/turn_front.py --weights other_model.json   # another turn-end model, same replay
 
 `--weights` replays with another turn-end model file (as written by `textbot bench train-turns --out FILE`) in
-place of the shipped one. The README's bound table ("What holds it back") and its "Tried and not kept most
-recently" figures were read this way.
+place of the shipped one; `--split-from-log` answers the turn split test (`policies.turn_split`) from the log
+instead, wherever the shipped test is asked. The README's bound table ("What holds it back") and its "Tried and
+not kept most recently" figures were read this way.
 About 10 s of CPU per policy, corpus and scale for 150 conversations; `--jobs` processes run side by side.
 """
 
@@ -29,9 +30,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.bench.log import scale_time
-from bot.bench.replay import ReplayParams
+from bot.bench.log import LogConversation, LogMessage, group_turns, scale_time
+from bot.bench.replay import ReplayParams, ReplayResult
 from bot.bench.turns import _replay_alone, load_source, summarise
+from bot.core.state import ConversationState, Pending
+from policies.rhythm import PersonRhythm
 from policies.turn_model import TurnEndModel
 
 QUICK = 3.0  # seconds: a turn answered within this counts as answered quickly
@@ -58,6 +61,7 @@ class Job:
     limit: int
     split: str
     weights: str | None
+    split_from_log: bool = False
 
 
 def use_weights(path: str | None) -> None:
@@ -68,12 +72,35 @@ def use_weights(path: str | None) -> None:
     TurnEndModel.load = classmethod(lambda cls: cls(weights))  # type: ignore[method-assign, assignment]
 
 
+class SplitFromLog:
+    """The split test (`ConversationState._went_on`) answered from the log: is this message in the same log turn
+    as the person's previous one? The replay numbers the person's messages in order, as their message ids."""
+
+    def __init__(self) -> None:
+        self.mine: list[LogMessage] = []
+        self.starts: set[int] = set()
+
+        def told(state: ConversationState, rhythm: PersonRhythm, first: Pending) -> bool:
+            if state.shown_between(rhythm, first) is None:  # asked only where the shipped test is asked
+                return False
+            return id(self.mine[int(first.id)]) not in self.starts
+
+        ConversationState._went_on = told  # type: ignore[method-assign, assignment]
+
+    def replay(self, conv: LogConversation, human: str, policy: str, params: ReplayParams) -> ReplayResult:
+        """One side of one conversation, the split test knowing this person's log turns."""
+        self.mine = [m for m in conv.messages if m.author == human]
+        self.starts = {id(turn[0]) for turn in group_turns(conv.messages) if turn[0].author == human}
+        return _replay_alone(conv, human, policy, params)
+
+
 def replay_point(job: Job) -> tuple[str, float, Point]:
     """Replay one policy over the first `limit` conversations of a corpus at one gap scale."""
     use_weights(job.weights)
     convs = [scale_time(c, job.scale) for c in load_source(job.data, job.split)[: job.limit]]
     params = ReplayParams(human_wpm=HUMAN_WPM / job.scale)
-    results = [_replay_alone(c, human, job.policy, params) for c in convs for human in c.authors]
+    play = SplitFromLog().replay if job.split_from_log else _replay_alone
+    results = [play(c, human, job.policy, params) for c in convs for human in c.authors]
     figures = summarise(results)
     delays = [t.decision_delay for r in results for t in r.turns if t.decision_delay is not None]
     share = sum(d <= QUICK for d in delays) / max(1, len(delays))
@@ -110,6 +137,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--limit", type=int, default=150, help="first N conversations of the split")
     ap.add_argument("--split", default="train", choices=["train", "test", "all"])
     ap.add_argument("--weights", default=None, help="turn-end model file to replay instead of the shipped one")
+    ap.add_argument("--split-from-log", action="store_true",
+                    help="answer the split test (is a message after the reply the rest of the turn before?) "
+                         "from the log")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write every point here")
     return ap.parse_args(argv)
@@ -119,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Sweep, replay in parallel, print one line per corpus and scale and the mean."""
     args = parse(argv)
     policies = ["fixed:3"] + [f"{args.family}:{t:g}" for t in args.thresholds]
-    jobs = [Job(d, s, p, args.limit, args.split, args.weights)
+    jobs = [Job(d, s, p, args.limit, args.split, args.weights, args.split_from_log)
             for d in args.data for s in args.scales for p in policies]
     with ProcessPoolExecutor(args.jobs) as pool:
         done = list(pool.map(replay_point, jobs))

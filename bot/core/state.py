@@ -152,10 +152,18 @@ class ConversationState:
     def _went_on(self, rhythm: Rhythm, first: Pending) -> bool:
         """Whether this burst carries on the person's previous turn although the bot's reply showed in between
         (in a direct chat: in a group others write between anyone's messages)."""
-        shown = next((line.at for line in reversed(self.history) if line.role == "bot"), None)
-        if first.msg.is_group or shown is None or rhythm.messages == 0 or not rhythm.last_at < shown < first.at:
+        shown = self.shown_between(rhythm, first)
+        if shown is None:
             return False
         return carries_on(first.at - rhythm.last_at, first.at - shown, len(first.msg.text), rhythm)
+
+    def shown_between(self, rhythm: Rhythm, first: Pending) -> float | None:
+        """When the bot's newest line showed, if after the person's previous message and before `first` (in a
+        direct chat): only then can `first` be the rest of a turn the bot talked over."""
+        shown = next((line.at for line in reversed(self.history) if line.role == "bot"), None)
+        if first.msg.is_group or shown is None or rhythm.messages == 0 or not rhythm.last_at < shown < first.at:
+            return None
+        return shown
 
     def reply_request(self, cfg: ChatConfig, limit: int, note: str = "", is_group: bool = False,
                       key: ConversationKey | None = None) -> ReplyRequest:
