@@ -30,13 +30,16 @@ from policies.rhythm import PersonRhythm
 SPLIT_WEIGHTS: tuple[float, float, float, float] = (-1.681, -1.336, -0.292, 0.489)
 
 
+def split_features(since_theirs: float, since_shown: float, chars: int, person: PersonRhythm) -> list[float] | None:
+    """The test's inputs, in `SPLIT_WEIGHTS` order (None before the person's pace is known)."""
+    if person.pace_gaps == 0:
+        return None
+    pace = math.exp(person.pace_log_sum / person.pace_gaps)
+    return [1.0, math.log(max(since_theirs, 0.5) / pace), math.log(max(since_shown, 0.5)), math.log1p(chars)]
+
+
 def carries_on(since_theirs: float, since_shown: float, chars: int, person: PersonRhythm,
                weights: Sequence[float] = SPLIT_WEIGHTS) -> bool:
     """Whether a message that came after the bot's reply showed still belongs to the person's previous turn."""
-    if person.pace_gaps == 0:
-        return False
-    pace = math.exp(person.pace_log_sum / person.pace_gaps)
-    bias, theirs, shown, length = weights
-    z = bias + theirs * math.log(max(since_theirs, 0.5) / pace) + shown * math.log(max(since_shown, 0.5)) \
-        + length * math.log1p(chars)
-    return z > 0
+    features = split_features(since_theirs, since_shown, chars, person)
+    return features is not None and sum(w * x for w, x in zip(weights, features, strict=True)) > 0

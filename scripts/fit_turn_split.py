@@ -14,7 +14,6 @@ today prints weights close to, not equal to, them.
 
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
@@ -24,7 +23,7 @@ from bot.bench.replay import ReplayParams
 from bot.bench.turns import _replay_alone, load_source
 from bot.core.state import ConversationState, Pending
 from policies.rhythm import PersonRhythm
-from policies.turn_split import SPLIT_WEIGHTS
+from policies.turn_split import SPLIT_WEIGHTS, split_features
 
 CONVERSATIONS = 150
 SCALES = (0.25, 1.0)
@@ -35,11 +34,11 @@ SEEN: list[Row] = []
 
 def record(self: ConversationState, rhythm: PersonRhythm, first: Pending) -> bool:
     """`ConversationState._went_on` with the detector off: what it would be asked, kept."""
-    shown = next((line.at for line in reversed(self.history) if line.role == "bot"), None)
-    if shown is not None and rhythm.pace_gaps and rhythm.last_at < shown < first.at:
-        pace = math.exp(rhythm.pace_log_sum / rhythm.pace_gaps)
-        SEEN.append((int(first.id), [1.0, math.log(max(first.at - rhythm.last_at, 0.5) / pace),
-                                     math.log(max(first.at - shown, 0.5)), math.log1p(len(first.msg.text))]))
+    shown = self.shown_between(rhythm, first)
+    if shown is not None:
+        features = split_features(first.at - rhythm.last_at, first.at - shown, len(first.msg.text), rhythm)
+        if features is not None:
+            SEEN.append((int(first.id), features))
     return False
 
 
